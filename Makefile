@@ -1,0 +1,41 @@
+# The two commands of the README, and the few a contributor needs.
+# Everything bootstraps itself: a private uv in .tools/, the locked env in .venv/.
+
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+VENV := .venv/.synced
+
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export UV_COMPILE_BYTECODE := 1
+
+.PHONY: demo test lint bench clean
+
+## demo: start the embedded warehouse and run the pipeline on the embedded defaults
+demo: $(VENV)
+	.venv/bin/enrich run
+
+## test: lint, then the unit and integration tests
+test: $(VENV) lint
+	.venv/bin/python -m pytest
+
+lint: $(VENV)
+	.venv/bin/ruff format --check ml flows tests bench
+	.venv/bin/ruff check ml flows tests bench
+	.venv/bin/yamllint -s enrich.yml dbt_project.yml profiles.yml models seeds
+
+## bench: stage 1 benchmark (generation and loading at 100k and 1M profiles)
+bench: $(VENV)
+	.venv/bin/python bench/bench_data.py
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV): $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --compile-bytecode --quiet
+	touch $@
+
+clean:
+	rm -rf .venv .tools target logs

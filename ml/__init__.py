@@ -1,0 +1,1 @@
+"""enrich: the customer propensity pipeline as a plain library, a module a stage."""

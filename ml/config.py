@@ -1,0 +1,168 @@
+"""One settings object: ``enrich.yml`` plus ``ENRICH_*`` environment overrides.
+
+Nothing happens at import time. :func:`load_settings` reads the file, applies
+the environment (``ENRICH_HOME``, ``ENRICH_DATABASE_URL``,
+``ENRICH_GENERATE__PROFILES``, ...), validates, and resolves paths against the
+folder that holds the config file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from ml.errors import ConfigError
+
+CONFIG_FILE_NAME = "enrich.yml"
+PACKAGE_PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+class StorageSettings(BaseModel):
+    """Object storage used by the lake and by ``s3://`` inputs."""
+
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+
+
+class GenerateSettings(BaseModel):
+    """Defaults of the synthetic XDM generator."""
+
+    profiles: int = Field(20_000, ge=1)
+    seed: int = Field(7, ge=0)
+    as_of: dt.date | None = None
+    weeks: int = Field(12, ge=1, le=520)
+    horizon_days: int = Field(14, ge=1, le=90)
+    chunk_profiles: int = Field(50_000, ge=100)
+
+    def resolved_as_of(self) -> dt.date:
+        """The configured as_of date, or today (UTC) when none is set."""
+        return self.as_of or dt.datetime.now(dt.UTC).date()
+
+
+class LoadSettings(BaseModel):
+    """Defaults of the batch loader."""
+
+    identity_field: str = "identityMap.ECID[0].id"
+    max_future_hours: float = Field(24.0, ge=0)
+    chunk_records: int = Field(50_000, ge=1)
+
+
+class Settings(BaseSettings):
+    """Every setting of enrich, validated.
+
+    Attributes:
+        project_dir: Folder holding ``enrich.yml``, ``dbt_project.yml`` and
+            ``profiles.yml``.
+        home: Folder of local state (embedded database, lake, reports).
+        database_url: External PostgreSQL; ``None`` means the embedded server.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="ENRICH_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    project_dir: Path = PACKAGE_PROJECT_DIR
+    home: Path = Path(".enrich")
+    database_url: SecretStr | None = None
+    storage: StorageSettings = StorageSettings()
+    generate: GenerateSettings = GenerateSettings()
+    load: LoadSettings = LoadSettings()
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _empty_url_is_none(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Order of precedence: arguments, environment, then the YAML file."""
+        config_file = _config_file()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_file is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, config_file))
+        return tuple(sources)
+
+    @property
+    def pgdata(self) -> Path:
+        """Data folder of the embedded PostgreSQL server."""
+        return self.home / "pgdata"
+
+    @property
+    def lake(self) -> Path:
+        """Default local lake folder."""
+        return self.home / "lake"
+
+    @property
+    def seeds_dir(self) -> Path:
+        """The dbt seeds folder (reference lists shared by dbt and Python)."""
+        return self.project_dir / "seeds"
+
+
+def _config_file() -> Path | None:
+    explicit = os.environ.get("ENRICH_CONFIG")
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"ENRICH_CONFIG points at {path}, which is not a file.")
+        return path.resolve()
+    for folder in (Path.cwd(), *Path.cwd().parents):
+        candidate = folder / CONFIG_FILE_NAME
+        if candidate.is_file() and (folder / "dbt_project.yml").is_file():
+            return candidate.resolve()
+    candidate = PACKAGE_PROJECT_DIR / CONFIG_FILE_NAME
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read ``enrich.yml`` and the environment into a validated :class:`Settings`.
+
+    Args:
+        **overrides: Values that win over the file and the environment.
+
+    Returns:
+        Settings with ``home`` and ``project_dir`` as absolute paths.
+
+    Raises:
+        ConfigError: The file or an override is invalid; the message names
+            the offending key.
+    """
+    config_file = _config_file()
+    if config_file is not None:
+        overrides.setdefault("project_dir", config_file.parent)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}"
+            for err in exc.errors()
+        )
+        source = config_file or "defaults"
+        raise ConfigError(
+            f"Invalid configuration ({source} and ENRICH_* variables): {problems}"
+        ) from None
+    project_dir = settings.project_dir.expanduser().resolve()
+    home = settings.home.expanduser()
+    if not home.is_absolute():
+        home = project_dir / home
+    return settings.model_copy(
+        update={"project_dir": project_dir, "home": home.resolve()}
+    )

@@ -1,0 +1,17 @@
+"""Names of every relation enrich reads or writes from Python.
+
+One module, so a rename is one line and no SQL string spells a table by hand.
+Each name is a (schema, table) pair for ``psycopg.sql.Identifier``.
+"""
+
+RAW_SCHEMA = "raw"
+SYNTHETIC_SCHEMA = "synthetic"
+
+RAW_BATCHES = (RAW_SCHEMA, "batches")
+RAW_PROFILES = (RAW_SCHEMA, "profiles")
+RAW_EXPERIENCE_EVENTS = (RAW_SCHEMA, "experience_events")
+RAW_QUARANTINE = (RAW_SCHEMA, "quarantine")
+
+# Ground truth of the synthetic generator. Never read by features or training:
+# only evaluation (oracle AUC) and back-tests may look at it.
+SYNTHETIC_TRUTH = (SYNTHETIC_SCHEMA, "truth")
