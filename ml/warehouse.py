@@ -1,0 +1,275 @@
+"""The warehouse: an embedded PostgreSQL (pgserver) or any PostgreSQL by DSN.
+
+The embedded server keeps its data under ``ENRICH_HOME/pgdata`` and listens on
+a unix socket only. Every command that needs the database calls
+:func:`ensure_database`, which starts the server when it is not running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from ml.config import Settings
+from ml.errors import WarehouseError
+
+logger = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "postgres"
+EMBEDDED_USER = "postgres"
+EMBEDDED_PORT = 5432
+# Applied once to a new embedded server: the per-profile aggregations of the
+# feature models spill to disk at PostgreSQL's 4 MB default (see ENV.md), and
+# bulk loads checkpoint less with a larger WAL budget.
+EMBEDDED_SERVER_SETTINGS = {
+    "work_mem": "256MB",
+    "maintenance_work_mem": "512MB",
+    "max_wal_size": "4GB",
+    "timezone": "UTC",
+}
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """What is known about the embedded server."""
+
+    running: bool
+    pgdata: Path
+    pid: int | None = None
+    socket_dir: Path | None = None
+
+
+def _postmaster_fields(pgdata: Path) -> list[str] | None:
+    try:
+        return (pgdata / "postmaster.pid").read_text().splitlines()
+    except FileNotFoundError:
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def embedded_status(settings: Settings) -> ServerStatus:
+    """Read ``postmaster.pid`` to tell whether the embedded server runs.
+
+    Args:
+        settings: Project settings (for the data folder).
+
+    Returns:
+        The server's status, with its pid and socket folder when running.
+    """
+    fields = _postmaster_fields(settings.pgdata)
+    if not fields or len(fields) < 5 or not fields[0].strip().isdigit():
+        return ServerStatus(running=False, pgdata=settings.pgdata)
+    pid = int(fields[0])
+    if not _pid_alive(pid):
+        return ServerStatus(running=False, pgdata=settings.pgdata)
+    return ServerStatus(
+        running=True,
+        pgdata=settings.pgdata,
+        pid=pid,
+        socket_dir=Path(fields[4].strip()),
+    )
+
+
+def _embedded_url(socket_dir: Path) -> str:
+    host = quote(str(socket_dir), safe="")
+    return f"postgresql://{EMBEDDED_USER}@/{EMBEDDED_DATABASE}?host={host}"
+
+
+def start_embedded(settings: Settings) -> ServerStatus:
+    """Start the embedded PostgreSQL server unless it is already running.
+
+    The server outlives this process; stop it with :func:`stop_embedded`.
+
+    Args:
+        settings: Project settings (for the data folder).
+
+    Returns:
+        The running server's status.
+
+    Raises:
+        WarehouseError: The server could not start.
+    """
+    status = embedded_status(settings)
+    if status.running:
+        return status
+    settings.home.mkdir(parents=True, exist_ok=True)
+    is_new = not (settings.pgdata / "PG_VERSION").exists()
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(settings.home))
+    import pgserver  # slow import: only when a server is needed
+
+    logger.info("starting embedded PostgreSQL in %s", settings.pgdata)
+    try:
+        pgserver.get_server(settings.pgdata, cleanup_mode=None)
+    except Exception as exc:
+        log = settings.pgdata / "log"
+        raise WarehouseError(
+            f"The embedded PostgreSQL did not start ({exc}). "
+            f"Its log is {log}; remove {settings.pgdata} to start afresh "
+            "(this deletes the local warehouse)."
+        ) from exc
+    status = embedded_status(settings)
+    if not status.running:
+        raise WarehouseError(
+            f"The embedded PostgreSQL in {settings.pgdata} reported success but is "
+            "not running; see its log file there."
+        )
+    if is_new:
+        _apply_server_settings(_embedded_url(status.socket_dir))
+    return status
+
+
+def _apply_server_settings(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        for name, value in EMBEDDED_SERVER_SETTINGS.items():
+            conn.execute(
+                sql.SQL("alter system set {} = {}").format(
+                    sql.Identifier(name), sql.Literal(value)
+                )
+            )
+        conn.execute("select pg_reload_conf()")
+
+
+def stop_embedded(settings: Settings, timeout: float = 30.0) -> bool:
+    """Stop the embedded server (fast shutdown) and wait until it is gone.
+
+    Args:
+        settings: Project settings (for the data folder).
+        timeout: Seconds to wait for the server to exit.
+
+    Returns:
+        True when a running server was stopped, False when none was running.
+
+    Raises:
+        WarehouseError: The server did not stop in time.
+    """
+    status = embedded_status(settings)
+    if not status.running or status.pid is None:
+        return False
+    os.kill(status.pid, signal.SIGINT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (
+            not _pid_alive(status.pid)
+            or not (settings.pgdata / "postmaster.pid").exists()
+        ):
+            return True
+        time.sleep(0.05)
+    raise WarehouseError(
+        f"The embedded PostgreSQL (pid {status.pid}) did not stop within "
+        f"{timeout:.0f} s; check {settings.pgdata / 'log'}."
+    )
+
+
+def database_url(settings: Settings, start: bool = True) -> str:
+    """The libpq URL of the warehouse, starting the embedded server if needed.
+
+    Args:
+        settings: Project settings.
+        start: Start the embedded server when it is not running.
+
+    Returns:
+        A connection URL. It may carry a password when the external DSN does:
+        never log it.
+
+    Raises:
+        WarehouseError: The embedded server is not running and ``start`` is False.
+    """
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    status = start_embedded(settings) if start else embedded_status(settings)
+    if not status.running or status.socket_dir is None:
+        raise WarehouseError(
+            "The embedded PostgreSQL is not running: start it with `enrich db start`."
+        )
+    return _embedded_url(status.socket_dir)
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***`` (for messages)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        params = conninfo_to_dict(url)
+    except Exception:
+        return "<unparseable database URL>"
+    if params.get("password"):
+        params["password"] = "***"  # noqa: S105 - a mask, not a secret
+    return make_conninfo(**params)
+
+
+@contextlib.contextmanager
+def connect(settings: Settings, autocommit: bool = False) -> Iterator:
+    """Open a psycopg connection to the warehouse with the session in UTC.
+
+    Args:
+        settings: Project settings.
+        autocommit: Open the connection in autocommit mode.
+
+    Yields:
+        A ``psycopg.Connection``; committed on success, rolled back on error.
+
+    Raises:
+        WarehouseError: The database cannot be reached.
+    """
+    import psycopg
+
+    url = database_url(settings)
+    try:
+        conn = psycopg.connect(url, autocommit=autocommit, options="-c TimeZone=UTC")
+    except psycopg.OperationalError as exc:
+        message = str(exc)
+        if settings.database_url is not None:
+            secret = settings.database_url.get_secret_value()
+            message = message.replace(secret, redact_url(secret))
+        raise WarehouseError(
+            f"Cannot connect to the warehouse {redact_url(url)}: {message}"
+        ) from None
+    with conn:
+        yield conn
+
+
+def dbt_environment(settings: Settings) -> dict[str, str]:
+    """Environment variables that point the project's ``profiles.yml`` here.
+
+    Args:
+        settings: Project settings.
+
+    Returns:
+        Variables for the ``embedded`` target (socket folder) or the
+        ``postgres`` target (from the external DSN, without the password,
+        which dbt reads from ``ENRICH_PGPASSWORD``).
+    """
+    if settings.database_url is None:
+        status = embedded_status(settings)
+        socket_dir = status.socket_dir or settings.pgdata
+        return {"ENRICH_PGHOST": str(socket_dir), "DBT_TARGET": "embedded"}
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(settings.database_url.get_secret_value())
+    env = {
+        "DBT_TARGET": "postgres",
+        "ENRICH_PGHOST": str(params.get("host", "localhost")),
+        "ENRICH_PGPORT": str(params.get("port", 5432)),
+        "ENRICH_PGUSER": str(params.get("user", "postgres")),
+        "ENRICH_PGDATABASE": str(params.get("dbname", "postgres")),
+    }
+    return env
