@@ -42,7 +42,7 @@ class GenerateSettings(BaseModel):
     as_of: dt.date | None = None
     weeks: int = Field(12, ge=1, le=520)
     horizon_days: int = Field(14, ge=1, le=90)
-    chunk_profiles: int = Field(50_000, ge=100)
+    chunk_profiles: int = Field(25_000, ge=100)
 
     def resolved_as_of(self) -> dt.date:
         """The configured as_of date, or today (UTC) when none is set."""
@@ -55,6 +55,7 @@ class LoadSettings(BaseModel):
     identity_field: str = "identityMap.ECID[0].id"
     max_future_hours: float = Field(24.0, ge=0)
     chunk_records: int = Field(50_000, ge=1)
+    workers: int = Field(2, ge=1, le=16)
 
 
 class Settings(BaseSettings):

@@ -159,7 +159,7 @@ class GeneratorParams:
     as_of: dt.date
     weeks: int = 12
     horizon_days: int = 14
-    chunk_profiles: int = 50_000
+    chunk_profiles: int = 25_000
 
     def __post_init__(self) -> None:
         if self.profiles < 1 or self.weeks < 1 or self.horizon_days < 1:

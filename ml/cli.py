@@ -1,0 +1,317 @@
+"""The ``enrich`` command line.
+
+Imports stay inside the command functions so ``enrich --help`` answers at
+once: the heavy libraries load only for the command that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+logger = logging.getLogger("enrich")
+
+DESCRIPTION = """\
+enrich: raw XDM profiles and events in; dbt features, a CatBoost propensity
+model, scores written back onto the profiles, and audiences out.
+
+Local state (embedded PostgreSQL, lake, reports) lives in ENRICH_HOME
+(default .enrich/); settings come from enrich.yml and ENRICH_* variables.
+"""
+
+
+def _settings() -> Any:
+    from ml.config import load_settings
+
+    return load_settings()
+
+
+def _echo(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# -- db -----------------------------------------------------------------------
+
+
+def cmd_db_start(args: argparse.Namespace) -> int:
+    """Start the embedded PostgreSQL and tell dbt users what to export."""
+    from ml import warehouse
+
+    settings = _settings()
+    if settings.database_url is not None:
+        _echo("ENRICH_DATABASE_URL is set: enrich uses that server, nothing to start.")
+        return 0
+    status = warehouse.start_embedded(settings)
+    _echo(
+        f"embedded PostgreSQL running (pid {status.pid}), socket in {status.socket_dir}"
+    )
+    default_socket = settings.project_dir / ".enrich" / "pgdata"
+    if status.socket_dir != default_socket:
+        _echo("for dbt in this shell, run:")
+        print(f"export ENRICH_PGHOST={status.socket_dir}")
+    else:
+        _echo("dbt debug / dbt run in the project folder need no further set-up.")
+    return 0
+
+
+def cmd_db_stop(args: argparse.Namespace) -> int:
+    """Stop the embedded PostgreSQL."""
+    from ml import warehouse
+
+    stopped = warehouse.stop_embedded(_settings())
+    _echo(
+        "embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL not running"
+    )
+    return 0
+
+
+def cmd_db_status(args: argparse.Namespace) -> int:
+    """Say whether the warehouse runs; exit 1 when it does not."""
+    from ml import warehouse
+
+    settings = _settings()
+    if settings.database_url is not None:
+        url = warehouse.redact_url(settings.database_url.get_secret_value())
+        print(f"external PostgreSQL: {url}")
+        return 0
+    status = warehouse.embedded_status(settings)
+    if status.running:
+        print(
+            f"running: pid {status.pid}, data {status.pgdata}, "
+            f"socket {status.socket_dir}"
+        )
+        return 0
+    print(f"stopped: data {status.pgdata}")
+    return 1
+
+
+def cmd_db_url(args: argparse.Namespace) -> int:
+    """Print the connection URL (password masked unless --show-password)."""
+    from ml import warehouse
+
+    settings = _settings()
+    url = warehouse.database_url(settings)
+    print(url if args.show_password else warehouse.redact_url(url))
+    return 0
+
+
+def cmd_db_psql(args: argparse.Namespace) -> int:
+    """Open psql on the warehouse (the bundled client when none is installed)."""
+    import importlib.util
+    import shutil
+    from pathlib import Path
+
+    from ml import warehouse
+
+    url = warehouse.database_url(_settings())
+    psql = shutil.which("psql")
+    if psql is None:
+        spec = importlib.util.find_spec("pgserver")
+        locations = spec.submodule_search_locations if spec else None
+        if locations:
+            psql = str(Path(locations[0]) / "pginstall" / "bin" / "psql")
+    if psql is None or not Path(psql).exists():
+        from ml.errors import WarehouseError
+
+        raise WarehouseError("No psql client found: install postgresql-client.")
+    os.execv(psql, [psql, url, *args.psql_args])  # noqa: S606 - replaces this process
+    return 0  # pragma: no cover
+
+
+# -- data ---------------------------------------------------------------------
+
+
+def _generator_params(args: argparse.Namespace, settings: Any) -> Any:
+    from ml.synthetic import GeneratorParams
+
+    defaults = settings.generate
+    return GeneratorParams(
+        profiles=args.profiles or defaults.profiles,
+        seed=defaults.seed if args.seed is None else args.seed,
+        as_of=args.as_of or defaults.resolved_as_of(),
+        weeks=args.weeks or defaults.weeks,
+        horizon_days=args.horizon_days or defaults.horizon_days,
+        chunk_profiles=defaults.chunk_profiles,
+    )
+
+
+def _print_results(results: list[Any]) -> None:
+    print(
+        f"{'batch':<40} {'dataset':<17} {'status':<8} {'loaded':>10} "
+        f"{'quarantined':>11} {'flagged':>8}"
+    )
+    for result in results:
+        print(
+            f"{result.batch_id:<40} {result.dataset:<17} {result.status:<8} "
+            f"{result.records_loaded:>10,} {result.records_quarantined:>11,} "
+            f"{result.records_flagged:>8,}"
+        )
+        for reason, count in sorted(result.reasons.items()):
+            print(f"{'':<40}   quarantined as {reason}: {count:,}")
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Generate synthetic XDM data and load it into the warehouse."""
+    from ml import load
+
+    settings = _settings()
+    params = _generator_params(args, settings)
+    _echo(
+        f"generating {params.profiles:,} profiles, seed {params.seed}, "
+        f"as_of {params.as_of}, {params.weeks} weeks, {params.n_chunks} chunk(s)"
+    )
+    results = load.load_generated(settings, params, replace=args.replace)
+    _print_results(results)
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    """Load XDM files (JSON Lines, .gz, Parquet; local or s3://)."""
+    from ml import load
+
+    results = load.load_files(
+        _settings(),
+        args.paths,
+        dataset=args.dataset,
+        identity_field=args.identity_field,
+    )
+    _print_results(results)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the pipeline on the embedded defaults (stage 1: data)."""
+    from ml import load, warehouse
+
+    settings = _settings()
+    if settings.database_url is None:
+        status = warehouse.start_embedded(settings)
+        _echo(f"embedded PostgreSQL running, socket in {status.socket_dir}")
+    params = _generator_params(args, settings)
+    _echo(f"stage 1, data: {params.profiles:,} profiles as of {params.as_of}")
+    results = load.load_generated(settings, params, replace=True)
+    _print_results(results)
+    return 0
+
+
+# -- parser -------------------------------------------------------------------
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (YYYY-MM-DD)"
+        ) from None
+
+
+def _add_generator_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profiles", type=int, help="number of profiles")
+    parser.add_argument("--seed", type=int, help="random seed (same seed, same data)")
+    parser.add_argument("--as-of", type=_date, help="UTC date the history ends")
+    parser.add_argument("--weeks", type=int, help="weeks of history before as_of")
+    parser.add_argument("--horizon-days", type=int, help="label window in days")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``enrich`` command."""
+    parser = argparse.ArgumentParser(
+        prog="enrich",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings only")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    db = commands.add_parser("db", help="the embedded PostgreSQL warehouse")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    handlers: list[tuple[str, str, Callable[[argparse.Namespace], int]]] = [
+        ("start", "start it (data under ENRICH_HOME, unix socket only)", cmd_db_start),
+        ("stop", "stop it", cmd_db_stop),
+        ("status", "say whether it runs", cmd_db_status),
+        ("url", "print the connection URL", cmd_db_url),
+        ("psql", "open psql on it", cmd_db_psql),
+    ]
+    for name, help_text, handler in handlers:
+        sub = db_commands.add_parser(name, help=help_text)
+        sub.set_defaults(handler=handler)
+        if name == "url":
+            sub.add_argument("--show-password", action="store_true")
+        if name == "psql":
+            sub.usage = "enrich db psql [psql options]"
+
+    generate = commands.add_parser(
+        "generate", help="generate synthetic XDM data and load it"
+    )
+    _add_generator_options(generate)
+    generate.add_argument(
+        "--replace",
+        action="store_true",
+        help="drop a synthetic dataset generated with other parameters",
+    )
+    generate.set_defaults(handler=cmd_generate)
+
+    load = commands.add_parser(
+        "load", help="load XDM files (JSON Lines, .gz, Parquet; local or s3://)"
+    )
+    load.add_argument(
+        "paths", nargs="+", metavar="PATH", help="file, folder or s3:// URL"
+    )
+    load.add_argument(
+        "--identity-field",
+        help="dot path to the identity, e.g. identityMap.ECID[0].id or _acme.userid",
+    )
+    load.add_argument(
+        "--dataset",
+        choices=["events", "profiles"],
+        default="events",
+        help="what the files hold (default: events)",
+    )
+    load.set_defaults(handler=cmd_load)
+
+    run = commands.add_parser("run", help="run the pipeline on the embedded defaults")
+    _add_generator_options(run)
+    run.set_defaults(handler=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``enrich`` console script."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.handler is cmd_db_psql:
+        args.psql_args = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if getattr(args, "dataset", None) == "events":
+        args.dataset = "experience_events"
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    # pgserver narrates every command it runs; its warnings are enough.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    from ml.errors import EnrichError
+
+    try:
+        return args.handler(args)
+    except EnrichError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
