@@ -272,8 +272,8 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
 
     Returns:
         Variables for the ``embedded`` target (socket folder) or the
-        ``postgres`` target (from the external DSN, without the password,
-        which dbt reads from ``ENRICH_PGPASSWORD``).
+        ``postgres`` target (from the external DSN; the password goes in
+        ``DBT_ENV_SECRET_PGPASSWORD``, which dbt scrubs from its logs).
     """
     if settings.database_url is None:
         status = embedded_status(settings)
@@ -282,11 +282,11 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     from psycopg.conninfo import conninfo_to_dict
 
     params = conninfo_to_dict(settings.database_url.get_secret_value())
-    env = {
+    return {
         "DBT_TARGET": "postgres",
         "ENRICH_PGHOST": str(params.get("host", "localhost")),
         "ENRICH_PGPORT": str(params.get("port", 5432)),
         "ENRICH_PGUSER": str(params.get("user", "postgres")),
         "ENRICH_PGDATABASE": str(params.get("dbname", "postgres")),
+        "DBT_ENV_SECRET_PGPASSWORD": str(params.get("password", "")),
     }
-    return env
