@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gzip
 import hashlib
 import json
@@ -31,7 +32,7 @@ import re
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
@@ -524,12 +525,15 @@ def load_files(
     identity_field = identity_field or settings.load.identity_field
     identity_path = identity_jsonpath(identity_field)
     known = known_event_types(settings)
+    # Every input is found before the warehouse is touched: a typo fails fast.
+    inputs = list(_resolve(settings, locations))
     results: list[BatchResult] = []
     with (
         tempfile.TemporaryDirectory(prefix="enrich-load-") as scratch,
         _loader_session(settings) as conn,
     ):
-        for source, path in _resolve(settings, locations, Path(scratch)):
+        for source, fetch in inputs:
+            path = fetch(Path(scratch))
             fingerprint = _fingerprint(path, dataset, identity_field)
             batch_id = f"file-{fingerprint[:20]}"
             earlier = _successful_batch(conn, dataset, fingerprint)
@@ -580,17 +584,25 @@ class _BatchSpec:
 
 
 def _resolve(
-    settings: Settings, locations: Iterable[str], scratch: Path
-) -> Iterator[tuple[str, Path]]:
-    """Yield (source address, local file) for every input file."""
+    settings: Settings, locations: Iterable[str]
+) -> Iterator[tuple[str, Callable[[Path], Path]]]:
+    """Yield (source address, fetch) for every input file.
+
+    ``fetch(scratch)`` returns a local path, downloading S3 objects into
+    ``scratch`` only when their turn comes.
+    """
     for location in locations:
         if storage.is_s3(location):
             for url in storage.list_s3(settings, location):
                 if url.key.endswith(FILE_SUFFIXES):
-                    yield str(url), storage.download(settings, url, scratch)
+                    yield str(url), functools.partial(storage.download, settings, url)
         else:
             for path in storage.local_files(location, FILE_SUFFIXES):
-                yield str(path.resolve()), path
+                yield str(path.resolve()), functools.partial(_local, path)
+
+
+def _local(path: Path, scratch: Path) -> Path:
+    return path
 
 
 def _fingerprint(path: Path, dataset: str, identity_field: str) -> str:
