@@ -649,7 +649,8 @@ def _load_file(
         _quarantine_rows(conn, spec, rejected)
     validate = _VALIDATE_EVENTS if spec.dataset == EVENTS else _VALIDATE_PROFILES
     counts = _run_validation(conn, settings, spec, validate)
-    counts["invalid_json"] = counts.get("invalid_json", 0) + len(rejected)
+    if rejected:
+        counts["invalid_json"] = counts.get("invalid_json", 0) + len(rejected)
     reasons = {reason: n for reason, n in counts.items() if reason not in _TOTALS}
     return BatchResult(
         spec.batch_id,

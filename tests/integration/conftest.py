@@ -1,0 +1,66 @@
+"""Real services for integration tests: embedded PostgreSQL, an S3 server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def warehouse(settings) -> Iterator:
+    """The embedded PostgreSQL of the test session's ENRICH_HOME."""
+    from ml import warehouse as wh
+
+    wh.start_embedded(settings)
+    yield settings
+    wh.stop_embedded(settings)
+
+
+@pytest.fixture
+def sql(warehouse):
+    """Run one query on the warehouse and return all rows."""
+    from ml.warehouse import connect
+
+    def run(query: str, params: list | None = None) -> list[tuple]:
+        with connect(warehouse) as conn:
+            return conn.execute(query, params).fetchall()
+
+    return run
+
+
+@pytest.fixture
+def empty_raw(warehouse) -> None:
+    """Start a test with no raw datasets at all."""
+    from ml.warehouse import connect
+
+    with connect(warehouse) as conn:
+        conn.execute("drop schema if exists raw cascade")
+        conn.execute("drop schema if exists synthetic cascade")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1: a real HTTP endpoint, fake credentials."""
+    from moto.server import ThreadedMotoServer
+
+    saved = {
+        key: os.environ.get(key)
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    }
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's fake credentials
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
