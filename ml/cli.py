@@ -196,6 +196,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     _echo(f"stage 1, data: {params.profiles:,} profiles as of {params.as_of}")
     results = load.load_generated(settings, params, replace=True)
     _print_results(results)
+    _echo(
+        "\ndata loaded into raw.profiles and raw.experience_events. Explore it:\n"
+        "  .venv/bin/enrich db psql -c 'select event_type, count(*) "
+        "from raw.experience_events group by 1'\n"
+        "  .venv/bin/dbt build    # the dbt project, in this folder"
+    )
     return 0
 
 

@@ -163,17 +163,22 @@ def _loader_session(settings: Settings) -> Iterator[Any]:
                 conn.execute("select pg_advisory_unlock(%s)", [LOADER_LOCK])
 
 
-def _successful_batch(conn: Any, dataset: str, fingerprint: str) -> str | None:
+def _successful_batch(conn: Any, dataset: str, fingerprint: str) -> BatchResult | None:
+    """The earlier successful batch with this content, as a ``skipped`` result."""
     from psycopg import sql
 
     row = conn.execute(
         sql.SQL(
-            "select batch_id from {} where dataset = %s and fingerprint = %s "
-            "and status = 'success'"
+            "select batch_id, source, records_read, records_loaded, "
+            "records_quarantined, records_flagged from {} "
+            "where dataset = %s and fingerprint = %s and status = 'success'"
         ).format(sql.Identifier(*relations.RAW_BATCHES)),
         [dataset, fingerprint],
     ).fetchone()
-    return row[0] if row else None
+    if row is None:
+        return None
+    batch_id, source, *numbers = row
+    return BatchResult(batch_id, dataset, source, "skipped", *numbers)
 
 
 def _begin_batch(
@@ -328,11 +333,9 @@ def load_generated(
         missing = []
         for index in range(params.n_chunks):
             spec = _ChunkSpec(params, fingerprint, index)
-            if all(_successful_batch(conn, d, spec.fingerprint) for d in DATASETS):
-                results.extend(
-                    BatchResult(spec.batch_ids[d], d, SYNTHETIC_SOURCE, "skipped")
-                    for d in DATASETS
-                )
+            earlier = [_successful_batch(conn, d, spec.fingerprint) for d in DATASETS]
+            if all(earlier):
+                results.extend(earlier)
                 _report(index, params.n_chunks, "already loaded")
             else:
                 missing.append(spec)
@@ -538,8 +541,10 @@ def load_files(
             batch_id = f"file-{fingerprint[:20]}"
             earlier = _successful_batch(conn, dataset, fingerprint)
             if earlier is not None:
-                logger.info("%s was already loaded as batch %s", source, earlier)
-                results.append(BatchResult(earlier, dataset, source, "skipped"))
+                logger.info(
+                    "%s was already loaded as batch %s", source, earlier.batch_id
+                )
+                results.append(earlier)
                 continue
             started = time.perf_counter()
             _begin_batch(

@@ -196,6 +196,7 @@ def test_malformed_records_go_to_quarantine_with_their_reason(
 
     [again] = load.load_files(warehouse, [str(path)])
     assert again.status == "skipped"
+    assert (again.batch_id, again.records_loaded) == (result.batch_id, 4)
     assert sql("select count(*) from raw.experience_events") == [(4,)]
     assert sql("select count(*) from raw.quarantine") == [(len(MALFORMED),)]
     assert sql("select count(*) from raw.batches") == [(1,)]
