@@ -848,6 +848,21 @@ _STRUCTURE_DETAIL = """
                     then 'no identity at ' || %(identity_field)s
 """
 
+# Order of records sharing a key among the structurally valid ones: the first
+# loads, later ones are duplicates.
+_RANKED = """
+    ranked as (
+        select
+            structural.*,
+            row_number() over same_key as key_rank,
+            min(record_number) over same_key as first_record
+        from structural
+        window same_key as (
+            partition by $key, reason is null order by record_number
+        )
+    )
+"""
+
 _VALIDATE_EVENTS = (
     """
 create temp table enrich_checked on commit drop as
@@ -898,16 +913,9 @@ create temp table enrich_checked on commit drop as
         from checked
     ),
 
-    ranked as (
-        select
-            structural.*,
-            row_number() over same_id as id_rank,
-            min(record_number) over same_id as first_record
-        from structural
-        window same_id as (
-            partition by record_id, reason is null order by record_number
-        )
-    )
+"""
+    + _RANKED.replace("$key", "record_id")
+    + """
 
     select
         ranked.record_number,
@@ -920,12 +928,12 @@ create temp table enrich_checked on commit drop as
         ranked.event_type = any(%(known)s::text[]) as is_known_event_type,
         case
             when ranked.reason is not null then ranked.reason
-            when ranked.id_rank > 1 or existing.batch_id is not null
+            when ranked.key_rank > 1 or existing.batch_id is not null
                 then 'duplicate_id'
         end as reason,
         case
             when ranked.reason is not null then ranked.detail
-            when ranked.id_rank > 1
+            when ranked.key_rank > 1
                 then '_id ' || ranked.record_id || ' already appears at record '
                     || ranked.first_record || ' of this batch'
             when existing.batch_id is not null
@@ -959,16 +967,9 @@ create temp table enrich_checked on commit drop as
         from fields
     ),
 
-    ranked as (
-        select
-            structural.*,
-            row_number() over same_profile as profile_rank,
-            min(record_number) over same_profile as first_record
-        from structural
-        window same_profile as (
-            partition by profile_id, reason is null order by record_number
-        )
-    )
+"""
+    + _RANKED.replace("$key", "profile_id")
+    + """
 
     select
         record_number,
@@ -979,11 +980,11 @@ create temp table enrich_checked on commit drop as
         true as is_known_event_type,
         case
             when reason is not null then reason
-            when profile_rank > 1 then 'duplicate_id'
+            when key_rank > 1 then 'duplicate_id'
         end as reason,
         case
             when reason is not null then detail
-            when profile_rank > 1
+            when key_rank > 1
                 then 'profile ' || profile_id || ' already appears at record '
                     || first_record || ' of this batch'
         end as detail
