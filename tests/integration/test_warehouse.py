@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -42,3 +46,31 @@ def test_a_bad_external_dsn_fails_clearly_without_the_password(monkeypatch):
         pass
     assert "sup3r-secret" not in str(caught.value)
     assert "127.0.0.1" in str(caught.value)
+
+
+def test_two_homes_never_touch_each_other(warehouse, sql, tmp_path, monkeypatch):
+    import datetime as dt
+
+    from ml import load, synthetic
+    from ml import warehouse as wh
+    from ml.config import load_settings
+
+    before = sql("select count(*) from pg_tables where schemaname = 'raw'")
+    other_home = Path(tempfile.mkdtemp(prefix="enrich-other-", dir="/tmp"))
+    monkeypatch.setenv("ENRICH_HOME", str(other_home))
+    other = load_settings()
+    try:
+        status = wh.start_embedded(other)
+        assert status.pid != wh.embedded_status(warehouse).pid
+        params = synthetic.GeneratorParams(
+            profiles=200, seed=1, as_of=dt.date(2026, 1, 1)
+        )
+        load.load_generated(other, params)
+        with wh.connect(other) as conn:
+            profiles = conn.execute("select count(*) from raw.profiles").fetchone()
+        assert profiles == (200,)
+        assert sql("select count(*) from pg_tables where schemaname = 'raw'") == before
+    finally:
+        wh.stop_embedded(other)
+        shutil.rmtree(other_home, ignore_errors=True)
+    assert not wh.embedded_status(other).running
