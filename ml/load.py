@@ -211,7 +211,7 @@ def _finish_batch(conn: Any, result: BatchResult) -> None:
 
     conn.execute(
         sql.SQL(
-            "update {} set status = 'success', finished_at = now(), "
+            "update {} set status = 'success', finished_at = clock_timestamp(), "
             "records_read = %s, records_loaded = %s, records_quarantined = %s, "
             "records_flagged = %s where batch_id = %s"
         ).format(sql.Identifier(*relations.RAW_BATCHES)),
@@ -230,7 +230,8 @@ def _fail_batches(conn: Any, batch_ids: list[str], error: str) -> None:
 
     conn.execute(
         sql.SQL(
-            "update {} set status = 'failed', finished_at = now(), error = %s "
+            "update {} set status = 'failed', finished_at = clock_timestamp(), "
+            "error = %s "
             "where batch_id = any(%s)"
         ).format(sql.Identifier(*relations.RAW_BATCHES)),
         [error[:2000], batch_ids],
@@ -261,17 +262,41 @@ def partition_name(parent: tuple[str, str], batch_id: str) -> tuple[str, str]:
     return parent[0], f"{parent[1]}__{digest}"
 
 
-def _create_partition(conn: Any, parent: tuple[str, str], batch_id: str) -> None:
-    """Create the batch's partition (inside the transaction that fills it)."""
+def _new_partition(
+    conn: Any, parent: tuple[str, str], batch_id: str
+) -> tuple[str, str]:
+    """Create the batch's table, shaped like ``parent``, not yet attached.
+
+    Filled while detached, it locks nothing that readers or other loaders
+    need; its check constraint lets :func:`_attach_partitions` skip the scan.
+    """
     from psycopg import sql
 
+    child = partition_name(parent, batch_id)
     conn.execute(
-        sql.SQL("create table {} partition of {} for values in ({})").format(
-            sql.Identifier(*partition_name(parent, batch_id)),
-            sql.Identifier(*parent),
-            sql.Literal(batch_id),
-        )
+        sql.SQL(
+            "create table {} (like {} including defaults, "
+            "constraint batch check (batch_id = {}))"
+        ).format(sql.Identifier(*child), sql.Identifier(*parent), sql.Literal(batch_id))
     )
+    return child
+
+
+def _attach_partitions(conn: Any, parts: list[tuple[tuple[str, str], str]]) -> None:
+    """Attach filled batch tables to their parents, last step before commit.
+
+    ATTACH holds a lock that readers do not wait for, and only until commit.
+    """
+    from psycopg import sql
+
+    for parent, batch_id in parts:
+        conn.execute(
+            sql.SQL("alter table {} attach partition {} for values in ({})").format(
+                sql.Identifier(*parent),
+                sql.Identifier(*partition_name(parent, batch_id)),
+                sql.Literal(batch_id),
+            )
+        )
 
 
 def _copy_arrow(
@@ -344,6 +369,8 @@ def load_generated(
         with ThreadPoolExecutor(max_workers=workers) as pool:
             running: deque[Future[list[BatchResult]]] = deque()
             for spec in missing:
+                # At most workers + 1 chunks in memory: `workers` loading
+                # while the next one is generated.
                 chunk = synthetic.generate_chunk(params, spec.index)
                 while len(running) >= workers:
                     results.extend(running.popleft().result())
@@ -447,12 +474,14 @@ def _write_chunk(
         ),
     ]
     with _batch_transaction(conn, list(batch_ids.values()), SYNTHETIC_SOURCE):
-        _create_partition(conn, relations.RAW_PROFILES, batch_ids[PROFILES])
-        _create_partition(conn, relations.RAW_EXPERIENCE_EVENTS, batch_ids[EVENTS])
-        _create_partition(conn, relations.SYNTHETIC_TRUTH, batch_ids[EVENTS])
-        _copy_arrow(conn, relations.RAW_PROFILES, chunk.profiles, batch_ids[PROFILES])
-        _copy_arrow(conn, relations.RAW_EXPERIENCE_EVENTS, events, batch_ids[EVENTS])
-        _copy_arrow(conn, relations.SYNTHETIC_TRUTH, chunk.truth, batch_ids[EVENTS])
+        parts = [
+            (relations.RAW_PROFILES, batch_ids[PROFILES], chunk.profiles),
+            (relations.RAW_EXPERIENCE_EVENTS, batch_ids[EVENTS], events),
+            (relations.SYNTHETIC_TRUTH, batch_ids[EVENTS], chunk.truth),
+        ]
+        for parent, batch_id, table in parts:
+            _copy_arrow(conn, _new_partition(conn, parent, batch_id), table, batch_id)
+        _attach_partitions(conn, [(parent, batch_id) for parent, batch_id, _ in parts])
         for result in results:
             _finish_batch(conn, result)
     return results
@@ -777,13 +806,14 @@ def _run_validation(
         "quarantine": sql.Identifier(*relations.RAW_QUARANTINE),
     }
     conn.execute(sql.SQL(validate).format(**names), values)
-    target = (
+    parent = (
         relations.RAW_EXPERIENCE_EVENTS
         if spec.dataset == EVENTS
         else relations.RAW_PROFILES
     )
-    _create_partition(conn, target, spec.batch_id)
-    conn.execute(sql.SQL(_WRITE[spec.dataset]).format(**names), values)
+    target = sql.Identifier(*_new_partition(conn, parent, spec.batch_id))
+    conn.execute(sql.SQL(_WRITE[spec.dataset]).format(target=target), values)
+    _attach_partitions(conn, [(parent, spec.batch_id)])
     conn.execute(sql.SQL(_WRITE_QUARANTINE).format(**names), values)
     counts = dict(
         conn.execute(
@@ -994,7 +1024,7 @@ create temp table enrich_checked on commit drop as
 
 _WRITE = {
     EVENTS: """
-        insert into {events} (
+        insert into {target} (
             event_id, profile_id, event_type, event_at, is_known_event_type,
             batch_id, record
         )
@@ -1005,7 +1035,7 @@ _WRITE = {
         where reason is null
     """,
     PROFILES: """
-        insert into {profiles} (profile_id, record_id, batch_id, record)
+        insert into {target} (profile_id, record_id, batch_id, record)
         select profile_id, record_id, %(batch_id)s, doc
         from enrich_checked
         where reason is null

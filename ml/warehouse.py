@@ -221,9 +221,20 @@ def database_url(settings: Settings, start: bool = True) -> str:
 
 
 def redact_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***`` (for messages)."""
+    """Return ``url`` with any password replaced by ``***`` (for messages).
+
+    URLs stay URLs; ``key=value`` connection strings stay in that form.
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+    if url.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
     try:
         params = conninfo_to_dict(url)
     except Exception:
