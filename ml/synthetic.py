@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from ml import xdm
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MS_PER_DAY = 86_400_000
 CONVERSION_EVENT_TYPE = "web.formFilledOut"
 CONVERSION_PAGE = "subscriptionForm"
@@ -580,15 +580,11 @@ class _ChunkSimulation:
         record = template.render(
             size, id=event_id, at=xdm.iso_matrix(events.at), ecid=profile_id, **fields
         )
-        event_type = _event_type_of(name)
-        type_bytes = np.frombuffer(event_type.encode(), dtype=np.uint8)
         return pa.table(
             {
                 "event_id": xdm.fixed_width_strings(event_id),
                 "profile_id": xdm.fixed_width_strings(profile_id),
-                "event_type": xdm.fixed_width_strings(
-                    np.broadcast_to(type_bytes, (size, type_bytes.size))
-                ),
+                "event_type": pa.repeat(pa.scalar(_event_type_of(name)), size),
                 "event_at": pa.array(events.at, pa.timestamp("ms")),
                 "record": record,
             }

@@ -15,6 +15,19 @@ import pyarrow.compute as pc
 HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 ECID_DIGITS = 38
 _MS_PER_DAY = 86_400_000
+# Lookup tables: the two hex digits of a byte, the digits of 0-99 and 0-999.
+_HEX_PAIRS = (
+    np.stack([HEX_DIGITS[np.arange(256) >> 4], HEX_DIGITS[np.arange(256) & 15]], 1)
+    .copy()
+    .view(np.uint16)
+    .ravel()
+)
+_TWO_DIGITS = np.frombuffer(
+    "".join(f"{i:02d}" for i in range(100)).encode(), np.uint8
+).reshape(100, 2)
+_THREE_DIGITS = np.frombuffer(
+    "".join(f"{i:03d}" for i in range(1000)).encode(), np.uint8
+).reshape(1000, 3)
 
 
 def fixed_width_strings(chars: np.ndarray) -> pa.StringArray:
@@ -153,32 +166,39 @@ def padded(options: list[str], codes: np.ndarray, suffix: str = "") -> np.ndarra
 
 def hex_matrix(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` random 128-bit ids as an ``(n, 32)`` matrix of hex digits."""
-    raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
-    nibbles = np.empty((n, 32), dtype=np.uint8)
-    nibbles[:, 0::2] = raw >> 4
-    nibbles[:, 1::2] = raw & 0x0F
-    return HEX_DIGITS[nibbles]
+    raw = np.frombuffer(rng.bytes(n * 16), dtype=np.uint8).reshape(n, 16)
+    return _HEX_PAIRS[raw].view(np.uint8).reshape(n, 32)
 
 
 def iso_matrix(epoch_ms: np.ndarray) -> np.ndarray:
-    """UTC epoch ms as an ``(n, 24)`` matrix of ``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
+    """UTC epoch ms as an ``(n, 24)`` matrix of ``YYYY-MM-DDTHH:MM:SS.mmmZ``.
+
+    Dates are formatted once per distinct day and times through small digit
+    tables, so the cost is a few table lookups per timestamp.
+    """
     ms = np.asarray(epoch_ms, dtype=np.int64)
-    days, ms_of_day = np.divmod(ms, _MS_PER_DAY)
-    year, month, day = _civil_from_days(days)
-    seconds, millis = np.divmod(ms_of_day, 1000)
-    hours, seconds = np.divmod(seconds, 3600)
-    minutes, seconds = np.divmod(seconds, 60)
     chars = np.empty((ms.shape[0], 24), dtype=np.uint8)
-    layout = [
-        (0, 4, year), (5, 2, month), (8, 2, day), (11, 2, hours),
-        (14, 2, minutes), (17, 2, seconds), (20, 3, millis),
-    ]  # fmt: skip
-    for start, width, values in layout:
-        chars[:, start : start + width] = _digits_of(values, width)
-    for position, char in ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":")):
+    if ms.shape[0] == 0:
+        return chars
+    days, ms_of_day = np.divmod(ms, _MS_PER_DAY)
+    first = int(days.min())
+    every_day = np.arange(first, int(days.max()) + 1)
+    year, month, day = _civil_from_days(every_day)
+    dates = np.empty((every_day.shape[0], 10), dtype=np.uint8)
+    dates[:, 0:4] = _digits_of(year, 4)
+    dates[:, 5:7] = _TWO_DIGITS[month]
+    dates[:, 8:10] = _TWO_DIGITS[day]
+    dates[:, [4, 7]] = ord("-")
+    chars[:, :10] = dates[days - first]
+    seconds, millis = np.divmod(ms_of_day.astype(np.int32), 1000)
+    minutes, seconds = np.divmod(seconds, 60)
+    hours, minutes = np.divmod(minutes, 60)
+    chars[:, 11:13] = _TWO_DIGITS[hours]
+    chars[:, 14:16] = _TWO_DIGITS[minutes]
+    chars[:, 17:19] = _TWO_DIGITS[seconds]
+    chars[:, 20:23] = _THREE_DIGITS[millis]
+    for position, char in ((10, "T"), (13, ":"), (16, ":"), (19, "."), (23, "Z")):
         chars[:, position] = ord(char)
-    chars[:, 19] = ord(".")
-    chars[:, 23] = ord("Z")
     return chars
 
 
