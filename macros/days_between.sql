@@ -1,0 +1,8 @@
+{% macro days_between(start, end) -%}
+    {{ return(adapter.dispatch('days_between', 'enrich')(start, end)) }}
+{%- endmacro %}
+
+{% macro default__days_between(start, end) -%}
+    {#- Fractional days from start to end. -#}
+    (extract(epoch from ({{ end }}) - ({{ start }})) / 86400.0)
+{%- endmacro %}

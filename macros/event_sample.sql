@@ -1,0 +1,10 @@
+{% macro event_sample(percent) -%}
+    {{ return(adapter.dispatch('event_sample', 'enrich')(percent)) }}
+{%- endmacro %}
+
+{% macro default__event_sample(percent) -%}
+    {#- A TABLESAMPLE clause for the EDA marts; nothing at 100 percent. -#}
+    {%- if percent | float < 100 -%}
+        tablesample system ({{ percent | float }}) repeatable (7)
+    {%- endif -%}
+{%- endmacro %}

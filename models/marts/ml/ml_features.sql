@@ -1,0 +1,176 @@
+{#- One row per eligible (profile, cutoff): behaviour strictly before the
+    cutoff, one set of columns per event type of the catalogue seed, rates,
+    trend, tenure, and the profile's attributes. "Never happened" is null,
+    never 0: days_since_* is null for an event type the profile never had. -#}
+
+{%- set event_types = event_catalogue() -%}
+{%- set windows = var('feature_windows_days') -%}
+
+-- depends_on: {{ ref('xdm_event_types') }}
+
+with
+
+spine as (
+
+    select
+        profile_id,
+        cutoff_at,
+        is_scoring_cutoff
+
+    from {{ ref('int_profile_cutoffs_eligible') }}
+
+),
+
+events as (
+
+    select
+        profile_id,
+        event_type,
+        event_at
+
+    from {{ ref('stg_xdm__experience_events') }}
+
+),
+
+profiles as (
+
+    select
+        profile_id,
+        country_code,
+        preferred_channel,
+        device_type,
+        acquisition_source,
+        loyalty_tier,
+        age_band,
+        has_email_consent,
+        has_sms_consent,
+        has_push_consent,
+        has_personalize_consent,
+        profile_created_at,
+        first_seen_at
+
+    from {{ ref('int_profiles_resolved') }}
+
+),
+
+events_before_cutoff as (
+
+    select
+        spine.profile_id,
+        spine.cutoff_at,
+        events.event_type,
+        events.event_at
+
+    from spine
+
+    inner join events
+        on
+            spine.profile_id = events.profile_id
+            and events.event_at < spine.cutoff_at
+
+),
+
+behaviour as (
+
+    select
+        profile_id,
+        cutoff_at,
+        {%- for row in event_types %}
+            {%- for days in windows %}
+        count(*) filter (
+            where event_type = '{{ row[0] }}'
+            and event_at >= {{ add_days('cutoff_at', -days) }}
+        ) as count_{{ row[1] }}_{{ days }}d,
+            {%- endfor %}
+        count(*) filter (where event_type = '{{ row[0] }}') as count_{{ row[1] }}_total,
+        max(event_at) filter (where event_type = '{{ row[0] }}')
+            as last_{{ row[1] }}_at,
+        {%- endfor %}
+        {%- for days in windows %}
+        count(*) filter (
+            where event_at >= {{ add_days('cutoff_at', -days) }}
+        ) as count_events_{{ days }}d,
+        {%- endfor %}
+        count(*) filter (
+            where
+                event_at >= {{ add_days('cutoff_at', -28) }}
+                and event_at < {{ add_days('cutoff_at', -7) }}
+        ) as count_events_21d_before_7d,
+        count(*) as count_events_total,
+        count(distinct date_trunc('day', event_at)) as count_active_days_total,
+        max(event_at) as last_event_at
+
+    from events_before_cutoff
+
+    group by profile_id, cutoff_at
+
+),
+
+final as (
+
+    select
+        spine.profile_id,
+        spine.cutoff_at,
+        spine.is_scoring_cutoff,
+        {%- for row in event_types %}
+            {%- for days in windows %}
+        behaviour.count_{{ row[1] }}_{{ days }}d,
+            {%- endfor %}
+        behaviour.count_{{ row[1] }}_total,
+        {{ days_between('behaviour.last_' ~ row[1] ~ '_at', 'spine.cutoff_at') }}
+            as days_since_{{ row[1] }},
+        {%- endfor %}
+        {%- for days in windows %}
+        behaviour.count_events_{{ days }}d,
+        {%- endfor %}
+        behaviour.count_events_total,
+        behaviour.count_active_days_total,
+        {{ days_between('behaviour.last_event_at', 'spine.cutoff_at') }}
+            as days_since_last_event,
+        cast(behaviour.count_email_opened_total as double precision)
+            / nullif(behaviour.count_email_sent_total, 0) as email_open_rate,
+        cast(behaviour.count_email_clicked_total as double precision)
+            / nullif(behaviour.count_email_opened_total, 0)
+            as email_click_through_rate,
+        cast(behaviour.count_ad_clicks_total as double precision)
+            / nullif(behaviour.count_ad_impressions_total, 0)
+            as ad_click_through_rate,
+        cast(behaviour.count_offer_interactions_total as double precision)
+            / nullif(
+                behaviour.count_offer_interactions_total
+                + behaviour.count_offer_dismissals_total,
+                0
+            ) as offer_interaction_share,
+        {#- Events per day in the last 7 days over the 21 days before them:
+            above 1 means rising activity; null when the 21 days were empty. -#}
+        (behaviour.count_events_7d / 7.0)
+            / nullif(behaviour.count_events_21d_before_7d / 21.0, 0)
+            as activity_trend_7d_vs_21d,
+        {{ days_between(
+            'coalesce(profiles.profile_created_at, profiles.first_seen_at)',
+            'spine.cutoff_at'
+        ) }} as tenure_days,
+        profiles.country_code,
+        profiles.preferred_channel,
+        profiles.device_type,
+        profiles.acquisition_source,
+        profiles.loyalty_tier,
+        profiles.age_band,
+        profiles.has_email_consent,
+        profiles.has_sms_consent,
+        profiles.has_push_consent,
+        profiles.has_personalize_consent
+
+    from spine
+
+    inner join behaviour
+        on
+            spine.profile_id = behaviour.profile_id
+            and spine.cutoff_at = behaviour.cutoff_at
+
+    inner join profiles
+        on spine.profile_id = profiles.profile_id
+
+)
+
+select * from final

@@ -1,0 +1,112 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+        on_schema_change='fail',
+        post_hook=[
+            "create index if not exists {{ this.name }}_event_id
+                on {{ this }} (event_id)",
+            "analyze {{ this }}",
+        ],
+    )
+}}
+
+{#- Incremental by load batch: only batches that committed since the last
+    run, plus a lookback so a batch that committed while dbt was reading is
+    never missed (delete+insert on event_id makes the overlap harmless).
+    The join to the batches is the one join in staging: it reads load
+    metadata of the same source, not another entity. -#}
+
+with
+
+batches as (
+
+    select
+        batch_id,
+        finished_at as batch_finished_at
+
+    from {{ source('xdm', 'batches') }}
+
+    where
+        status = 'success'
+        and dataset = 'experience_events'
+        {% if is_incremental() %}
+            and finished_at > (
+                select
+                    coalesce(max(batch_finished_at), '-infinity'::timestamptz)
+                    - interval '{{ var("incremental_lookback_hours", 1) }} hours'
+                from {{ this }}
+            )
+        {% endif %}
+
+),
+
+events as (
+
+    select
+        event_id,
+        profile_id,
+        event_type,
+        event_at,
+        is_known_event_type,
+        batch_id,
+        record
+
+    from {{ source('xdm', 'experience_events') }}
+
+    {#- An array of the wanted batches lets PostgreSQL skip every other
+        batch's partition at run time. -#}
+    where batch_id = any(array(select batches.batch_id from batches))
+
+),
+
+flattened as (
+
+    select
+        events.event_id,
+        trim(events.profile_id) as profile_id,
+        events.event_type,
+        events.event_at,
+        events.is_known_event_type,
+        {{ json_text('events.record', ['web', 'webPageDetails', 'name']) }}
+            as page_name,
+        {{ json_text('events.record', ['web', 'webInteraction', 'name']) }}
+            as link_name,
+        {{ json_text('events.record', ['directMarketing', 'mailingName']) }}
+            as campaign_name,
+        {{ json_text('events.record', ['advertising', 'adAssetReference', '_id']) }}
+            as ad_id,
+        {{ json_text('events.record', ['productListItems', '0', 'SKU']) }} as sku,
+        cast(
+            {{ json_text('events.record', ['commerce', 'order', 'priceTotal']) }}
+            as numeric(12, 2)
+        ) as order_total,
+        {{ json_text(
+            'events.record', ['_experience', 'decisioning', 'propositions', '0', 'id']
+        ) }} as proposition_id,
+        events.batch_id,
+        batches.batch_finished_at
+
+    from events
+
+    inner join batches
+        on events.batch_id = batches.batch_id
+
+),
+
+final as (
+
+    select
+        *,
+        coalesce(
+            event_type = '{{ var("conversion_event_type") }}'
+            and page_name = '{{ var("conversion_page_name") }}',
+            false
+        ) as is_conversion
+
+    from flattened
+
+)
+
+select * from final
