@@ -15,20 +15,22 @@ spine as (
     select
         profile_id,
         cutoff_at,
-        is_scoring_cutoff
+        is_scoring_cutoff,
+        {%- for days in windows %}
+        {{ add_days('cutoff_at', -days) }} as window_{{ days }}d_start_at,
+        {%- endfor %}
+        {{ add_days('cutoff_at', -28) }} as trend_base_start_at,
+        {{ add_days('cutoff_at', -7) }} as trend_base_end_at
 
     from {{ ref('int_profile_cutoffs_eligible') }}
 
 ),
 
-events as (
+profile_buckets as (
 
-    select
-        profile_id,
-        event_type,
-        event_at
+    select *
 
-    from {{ ref('stg_xdm__experience_events') }}
+    from {{ ref('int_profile_buckets_aggregated') }}
 
 ),
 
@@ -53,56 +55,44 @@ profiles as (
 
 ),
 
-events_before_cutoff as (
+{#- Each cutoff sums the buckets that end at or before it; a feature window
+    of w days takes the buckets that start at or after cutoff - w. -#}
+behaviour as (
 
     select
         spine.profile_id,
         spine.cutoff_at,
-        events.event_type,
-        events.event_at
+        {%- for row in event_types %}
+            {%- for days in windows %}
+        coalesce(sum(profile_buckets.count_{{ row[1] }}) filter (
+            where profile_buckets.bucket_start_at >= spine.window_{{ days }}d_start_at
+        ), 0) as count_{{ row[1] }}_{{ days }}d,
+            {%- endfor %}
+        sum(profile_buckets.count_{{ row[1] }}) as count_{{ row[1] }}_total,
+        max(profile_buckets.last_{{ row[1] }}_at) as last_{{ row[1] }}_at,
+        {%- endfor %}
+        {%- for days in windows %}
+        coalesce(sum(profile_buckets.count_events) filter (
+            where profile_buckets.bucket_start_at >= spine.window_{{ days }}d_start_at
+        ), 0) as count_events_{{ days }}d,
+        {%- endfor %}
+        coalesce(sum(profile_buckets.count_events) filter (
+            where
+                profile_buckets.bucket_start_at >= spine.trend_base_start_at
+                and profile_buckets.bucket_end_at <= spine.trend_base_end_at
+        ), 0) as count_events_21d_before_7d,
+        sum(profile_buckets.count_events) as count_events_total,
+        sum(profile_buckets.count_active_days) as count_active_days_total,
+        max(profile_buckets.last_event_at) as last_event_at
 
     from spine
 
-    inner join events
+    inner join profile_buckets
         on
-            spine.profile_id = events.profile_id
-            and events.event_at < spine.cutoff_at
+            spine.profile_id = profile_buckets.profile_id
+            and profile_buckets.bucket_end_at <= spine.cutoff_at
 
-),
-
-behaviour as (
-
-    select
-        profile_id,
-        cutoff_at,
-        {%- for row in event_types %}
-            {%- for days in windows %}
-        count(*) filter (
-            where event_type = '{{ row[0] }}'
-            and event_at >= {{ add_days('cutoff_at', -days) }}
-        ) as count_{{ row[1] }}_{{ days }}d,
-            {%- endfor %}
-        count(*) filter (where event_type = '{{ row[0] }}') as count_{{ row[1] }}_total,
-        max(event_at) filter (where event_type = '{{ row[0] }}')
-            as last_{{ row[1] }}_at,
-        {%- endfor %}
-        {%- for days in windows %}
-        count(*) filter (
-            where event_at >= {{ add_days('cutoff_at', -days) }}
-        ) as count_events_{{ days }}d,
-        {%- endfor %}
-        count(*) filter (
-            where
-                event_at >= {{ add_days('cutoff_at', -28) }}
-                and event_at < {{ add_days('cutoff_at', -7) }}
-        ) as count_events_21d_before_7d,
-        count(*) as count_events_total,
-        count(distinct date_trunc('day', event_at)) as count_active_days_total,
-        max(event_at) as last_event_at
-
-    from events_before_cutoff
-
-    group by profile_id, cutoff_at
+    group by spine.profile_id, spine.cutoff_at
 
 ),
 

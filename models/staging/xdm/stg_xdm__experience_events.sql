@@ -68,6 +68,7 @@ flattened as (
         trim(events.profile_id) as profile_id,
         events.event_type,
         events.event_at,
+        {{ utc_date('events.event_at') }} as event_date,
         events.is_known_event_type,
         {{ json_text('events.record', ['web', 'webPageDetails', 'name']) }}
             as page_name,
