@@ -1,0 +1,32 @@
+{#- One row per UTC day per event type: events and distinct profiles. -#}
+
+{%- set sample_percent = var('eda_sample_percent') | float %}
+
+with
+
+events as (
+
+    select
+        profile_id,
+        event_type,
+        event_date
+
+    from {{ ref('stg_xdm__experience_events') }} {{ event_sample(sample_percent) }}
+
+),
+
+final as (
+
+    select
+        event_date,
+        event_type,
+        round(count(*) * 100.0 / {{ sample_percent }}) as count_events,
+        count(distinct profile_id) as count_profiles
+
+    from events
+
+    group by event_date, event_type
+
+)
+
+select * from final
