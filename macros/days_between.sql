@@ -4,5 +4,5 @@
 
 {% macro default__days_between(start, end) -%}
     {#- Fractional days from start to end. -#}
-    (extract(epoch from ({{ end }}) - ({{ start }})) / 86400.0)
+    (cast(extract(epoch from ({{ end }}) - ({{ start }})) as double precision) / 86400)
 {%- endmacro %}

@@ -22,9 +22,9 @@ as_of as (
 
     select
         {% if var('as_of') -%}
-            cast('{{ var("as_of") }}' as timestamptz)
+            {{ utc_midnight("cast('" ~ var('as_of') ~ "' as date)") }}
         {%- else -%}
-            date_trunc('day', max(event_at)) + interval '1 day'
+            {{ add_days(utc_midnight(utc_date('max(event_at)')), 1) }}
         {%- endif %} as as_of_at
 
     from events

@@ -68,7 +68,8 @@ behaviour as (
             where profile_buckets.bucket_start_at >= spine.window_{{ days }}d_start_at
         ), 0) as count_{{ row[1] }}_{{ days }}d,
             {%- endfor %}
-        sum(profile_buckets.count_{{ row[1] }}) as count_{{ row[1] }}_total,
+        coalesce(sum(profile_buckets.count_{{ row[1] }}), 0)
+            as count_{{ row[1] }}_total,
         max(profile_buckets.last_{{ row[1] }}_at) as last_{{ row[1] }}_at,
         {%- endfor %}
         {%- for days in windows %}
@@ -81,8 +82,9 @@ behaviour as (
                 profile_buckets.bucket_start_at >= spine.trend_base_start_at
                 and profile_buckets.bucket_end_at <= spine.trend_base_end_at
         ), 0) as count_events_21d_before_7d,
-        sum(profile_buckets.count_events) as count_events_total,
-        sum(profile_buckets.count_active_days) as count_active_days_total,
+        coalesce(sum(profile_buckets.count_events), 0) as count_events_total,
+        coalesce(sum(profile_buckets.count_active_days), 0)
+            as count_active_days_total,
         max(profile_buckets.last_event_at) as last_event_at
 
     from spine
@@ -133,9 +135,10 @@ final as (
             ) as offer_interaction_share,
         {#- Events per day in the last 7 days over the 21 days before them:
             above 1 means rising activity; null when the 21 days were empty. -#}
-        (behaviour.count_events_7d / 7.0)
-            / nullif(behaviour.count_events_21d_before_7d / 21.0, 0)
-            as activity_trend_7d_vs_21d,
+        (cast(behaviour.count_events_7d as double precision) / 7)
+        / nullif(
+            cast(behaviour.count_events_21d_before_7d as double precision) / 21, 0
+        ) as activity_trend_7d_vs_21d,
         {{ days_between(
             'coalesce(profiles.profile_created_at, profiles.first_seen_at)',
             'spine.cutoff_at'
