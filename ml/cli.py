@@ -184,9 +184,20 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_featurize(args: argparse.Namespace) -> int:
+    """Build and test the dbt project: staging, EDA marts, features, labels."""
+    from ml import featurize
+
+    run = featurize.featurize(
+        _settings(), full_refresh=args.full_refresh, select=args.select or ()
+    )
+    _echo(f"dbt build: {run.summary()}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the pipeline on the embedded defaults (stage 1: data)."""
-    from ml import load, warehouse
+    """Run the pipeline on the embedded defaults: generate, load, dbt."""
+    from ml import featurize, load, warehouse
 
     settings = _settings()
     if settings.database_url is None:
@@ -196,11 +207,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     _echo(f"stage 1, data: {params.profiles:,} profiles as of {params.as_of}")
     results = load.load_generated(settings, params, replace=True)
     _print_results(results)
+    _echo("stage 2, featurize: dbt build")
+    run = featurize.featurize(settings)
+    _echo(f"dbt build: {run.summary()}")
     _echo(
-        "\ndata loaded into raw.profiles and raw.experience_events. Explore it:\n"
-        "  .venv/bin/enrich db psql -c 'select event_type, count(*) "
-        "from raw.experience_events group by 1'\n"
-        "  .venv/bin/dbt build    # the dbt project, in this folder"
+        "\nfeatures ready in ml.ml_training_set and ml.ml_scoring_set, "
+        "exploration marts in schema eda. Look at them:\n"
+        "  .venv/bin/enrich db psql -c 'select * from eda.eda_conversion_correlation "
+        "order by correlation_rank'\n"
+        "  .venv/bin/dbt docs generate && .venv/bin/dbt docs serve"
     )
     return 0
 
@@ -281,6 +296,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="what the files hold (default: events)",
     )
     load.set_defaults(handler=cmd_load)
+
+    featurize = commands.add_parser(
+        "featurize", help="dbt build: staging, EDA marts, features and labels"
+    )
+    featurize.add_argument(
+        "--full-refresh", action="store_true", help="rebuild incremental models"
+    )
+    featurize.add_argument("--select", nargs="+", help="dbt node selection")
+    featurize.set_defaults(handler=cmd_featurize)
 
     run = commands.add_parser("run", help="run the pipeline on the embedded defaults")
     _add_generator_options(run)

@@ -1,38 +1,168 @@
-"""dbt runs against the embedded warehouse with the project-local profiles."""
+"""The dbt project on the real embedded warehouse: build, tests, incremental."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
+import gzip
+import json
+import shutil
 
 import pytest
 
-from ml import load, synthetic, warehouse
+from ml import featurize, load, synthetic
 
 pytestmark = pytest.mark.integration
 
+TODAY = dt.datetime.now(dt.UTC).date()
 
-def test_dbt_build_and_freshness_pass_on_fresh_generated_data(
-    settings, empty_raw, tmp_path, monkeypatch
+
+@pytest.fixture(scope="module")
+def built(settings, warehouse):
+    """Fresh demo data (1,500 profiles, history ending today) and a dbt build."""
+    from ml.warehouse import connect
+
+    with connect(settings) as conn:
+        conn.execute("drop schema if exists raw cascade")
+        conn.execute("drop schema if exists synthetic cascade")
+    params = synthetic.GeneratorParams(profiles=1_500, seed=3, as_of=TODAY)
+    load.load_generated(settings, params, replace=True)
+    run = featurize.featurize(settings, full_refresh=True)
+    return params, run
+
+
+def snapshot(sql, table: str) -> set[tuple]:
+    return set(sql(f"select * from {table}"))  # noqa: S608 - test-owned names
+
+
+def test_build_passes_every_test_and_freshness(built, settings):
+    _, run = built
+    statuses = {node.status for node in run.nodes}
+    assert statuses <= {"success", "pass", "no-op"}, statuses
+    tests = [n for n in run.nodes if n.unique_id.startswith(("test.", "unit_test."))]
+    assert len(tests) > 50
+    assert any(n.unique_id.startswith("unit_test.") for n in tests)
+    freshness = featurize.run_dbt(settings, ["source", "freshness"])
+    assert freshness.success
+
+
+def test_training_and_scoring_sets_share_their_feature_columns(built, sql):
+    def columns(table: str) -> list[str]:
+        return [
+            row[0]
+            for row in sql(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'ml' and table_name = %s "
+                "order by ordinal_position",
+                [table],
+            )
+        ]
+
+    training, scoring = columns("ml_training_set"), columns("ml_scoring_set")
+    assert training[:2] == ["profile_id", "cutoff_at"] == scoring[:2]
+    assert training[-1] == "label"
+    assert training[:-1] == scoring
+    assert len(scoring) > 60
+
+
+def test_labels_match_the_generators_truth(built, sql):
+    rows = sql(
+        "select avg(labels.label::int), avg(truth.p_true), count(*) "
+        "from ml.ml_labels as labels "
+        "inner join synthetic.truth as truth "
+        "on truth.profile_id = labels.profile_id "
+        "and truth.window_start = labels.label_window_start_at"
+    )
+    observed, oracle, matched = rows[0]
+    total = sql("select count(*) from ml.ml_labels")[0][0]
+    assert matched == total > 1000
+    assert abs(float(observed) - float(oracle)) < 0.02
+
+
+def test_conversion_correlation_ranks_responses_above_exposures(built, sql):
+    rank = dict(
+        sql("select event_type, correlation_rank from eda.eda_conversion_correlation")
+    )
+    responses = ["directMarketing.emailClicked", "decisioning.propositionInteract"]
+    exposures = ["advertising.impressions", "directMarketing.emailSent"]
+    assert max(rank[t] for t in responses) < min(rank[t] for t in exposures)
+
+
+def test_a_new_batch_builds_incrementally_to_the_full_refresh_result(
+    built, settings, sql, tmp_path
 ):
-    from dbt.cli.main import dbtRunner
+    before = sql(
+        "select batch_id, min(xmin::text::bigint) "
+        "from staging.stg_xdm__experience_events group by 1"
+    )
+    profile = sql(
+        "select profile_id from ml.ml_scoring_set order by profile_id limit 1"
+    )[0][0]
+    as_of = dt.datetime.combine(TODAY, dt.time(), dt.UTC)
+    late = [
+        {  # an old timestamp arriving in a new batch: changes past cutoffs
+            "_id": f"late-{n}",
+            "timestamp": (as_of - dt.timedelta(days=20 + n)).isoformat(),
+            "eventType": "directMarketing.emailClicked",
+            "identityMap": {"ECID": [{"id": profile}]},
+        }
+        for n in range(3)
+    ]
+    path = tmp_path / "late.jsonl.gz"
+    path.write_bytes(gzip.compress("\n".join(map(json.dumps, late)).encode()))
+    [batch] = load.load_files(settings, [str(path)])
+    assert batch.records_loaded == 3
 
-    today = dt.datetime.now(dt.UTC).date()
-    params = synthetic.GeneratorParams(profiles=1_500, seed=3, as_of=today)
-    load.load_generated(settings, params)
-    for key, value in warehouse.dbt_environment(settings).items():
-        monkeypatch.setenv(key, value)
-    project = str(settings.project_dir)
-    common = [
-        "--project-dir", project, "--profiles-dir", project,
-        "--target-path", str(tmp_path / "target"),
-    ]  # fmt: skip
-    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
-    runner = dbtRunner()
-    build = runner.invoke(["build", *common])
-    assert build.success, build.exception
-    passed = [r for r in build.result.results if str(r.status) in ("pass", "success")]
-    assert len(passed) == len(build.result.results) > 10
-    freshness = runner.invoke(["source", "freshness", *common])
-    assert freshness.success, freshness.exception
-    assert os.environ["DBT_TARGET"] == "embedded"
+    featurize.featurize(settings, dbt_vars={"incremental_lookback_minutes": 0})
+    after = dict(
+        sql(
+            "select batch_id, min(xmin::text::bigint) "
+            "from staging.stg_xdm__experience_events group by 1"
+        )
+    )
+    # Only the new batch was processed: old rows were not rewritten.
+    assert all(after[batch_id] == xmin for batch_id, xmin in before)
+    assert batch.batch_id in after
+    incremental = {
+        table: snapshot(sql, table)
+        for table in ("ml.ml_training_set", "ml.ml_scoring_set")
+    }
+    clicks = sql(
+        "select count_email_clicked_total from ml.ml_scoring_set where profile_id = %s",
+        [profile],
+    )[0][0]
+    assert clicks >= 3
+
+    featurize.featurize(settings, full_refresh=True)
+    for table, rows in incremental.items():
+        assert snapshot(sql, table) == rows, table
+
+
+def test_the_point_in_time_test_fails_on_a_model_that_peeks(built, settings, tmp_path):
+    project = tmp_path / "project"
+    for name in ("models", "macros", "seeds", "tests"):
+        shutil.copytree(settings.project_dir / name, project / name)
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(settings.project_dir / name, project / name)
+    model = project / "models" / "marts" / "ml" / "ml_features.sql"
+    honest = "profile_buckets.bucket_end_at <= spine.cutoff_at"
+    assert honest in model.read_text()
+    # The bucket that starts at the cutoff lies after it: counting it peeks.
+    model.write_text(
+        model.read_text().replace(
+            honest, "profile_buckets.bucket_start_at <= spine.cutoff_at"
+        )
+    )
+    peeking = settings.model_copy(update={"project_dir": project})
+    pit_test = "assert_features_count_only_events_before_their_cutoff"
+    # The unit test on hand-made buckets catches it before the model builds...
+    with pytest.raises(featurize.FeaturizeError) as caught:
+        featurize.featurize(peeking, select=["ml_features", pit_test])
+    assert "features_sum_buckets_before_the_cutoff" in str(caught.value)
+    # ... and on real data the point-in-time recount fails.
+    command = ["build", "--select", "ml_features", pit_test]
+    with pytest.raises(featurize.FeaturizeError) as caught:
+        featurize.run_dbt(peeking, [*command, "--exclude", "test_type:unit"])
+    assert f"{pit_test}: fail" in str(caught.value)
+    # The honest model passes the same test again.
+    run = featurize.run_dbt(settings, command)
+    assert {node.status for node in run.nodes} <= {"success", "pass"}

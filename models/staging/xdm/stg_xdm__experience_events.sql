@@ -35,7 +35,7 @@ batches as (
             and finished_at > (
                 select
                     coalesce(max(batch_finished_at), '-infinity'::timestamptz)
-                    - interval '{{ var("incremental_lookback_hours", 1) }} hours'
+                    - {{ var("incremental_lookback_minutes") | int }} * interval '1 minute'
                 from {{ this }}
             )
         {% endif %}

@@ -1,0 +1,156 @@
+"""Stage 2: run the dbt project (staging, EDA marts, features, labels).
+
+dbt runs in-process (its CLI costs seconds of imports per call), against
+the warehouse the settings name, with state under ``ENRICH_HOME/dbt`` so
+two homes never share a target folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ml import warehouse
+from ml.config import Settings
+from ml.errors import EnrichError
+
+logger = logging.getLogger(__name__)
+
+
+class FeaturizeError(EnrichError):
+    """dbt failed: the message names the failing nodes."""
+
+
+@dataclass
+class NodeResult:
+    """One dbt node's outcome."""
+
+    unique_id: str
+    status: str
+    seconds: float
+    message: str | None = None
+    failures: int | None = None
+
+
+@dataclass
+class DbtRun:
+    """What a dbt invocation did."""
+
+    command: list[str]
+    success: bool
+    seconds: float
+    nodes: list[NodeResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[NodeResult]:
+        """Nodes that errored or whose tests failed."""
+        return [n for n in self.nodes if n.status in ("error", "fail", "runtime error")]
+
+    def summary(self) -> str:
+        """Counts per status, e.g. ``success 12, pass 40``."""
+        counts: dict[str, int] = {}
+        for node in self.nodes:
+            counts[node.status] = counts.get(node.status, 0) + 1
+        parts = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
+        return f"{parts or 'nothing to do'} in {self.seconds:.1f} s"
+
+
+def dbt_args(settings: Settings, command: Sequence[str]) -> list[str]:
+    """The dbt arguments for this project, target and logs under ENRICH_HOME."""
+    project = str(settings.project_dir)
+    state = settings.home / "dbt"
+    return [
+        *command,
+        "--project-dir", project,
+        "--profiles-dir", project,
+        "--target-path", str(state / "target"),
+        "--log-path", str(state / "logs"),
+    ]  # fmt: skip
+
+
+def run_dbt(settings: Settings, command: Sequence[str]) -> DbtRun:
+    """Run one dbt command in-process against the configured warehouse.
+
+    Args:
+        settings: Project settings.
+        command: dbt command and its flags, e.g. ``["build", "--full-refresh"]``.
+
+    Returns:
+        The invocation's outcome, node by node.
+
+    Raises:
+        FeaturizeError: dbt failed; the message names every failing node.
+    """
+    from dbt.cli.main import dbtRunner
+
+    warehouse.database_url(settings)  # starts the embedded server if needed
+    os.environ.update(warehouse.dbt_environment(settings))
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    args = dbt_args(settings, command)
+    logger.info("dbt %s", " ".join(command))
+    outcome = dbtRunner().invoke(args)
+    run = _collect(list(command), outcome)
+    if not run.success:
+        raise FeaturizeError(_failure_message(run, outcome.exception))
+    logger.info("dbt %s: %s", command[0], run.summary())
+    return run
+
+
+def _collect(command: list[str], outcome: Any) -> DbtRun:
+    results = getattr(outcome.result, "results", None) or []
+    nodes = [
+        NodeResult(
+            unique_id=item.node.unique_id,
+            status=str(item.status),
+            seconds=float(item.execution_time or 0.0),
+            message=item.message,
+            failures=item.failures,
+        )
+        for item in results
+    ]
+    seconds = float(getattr(outcome.result, "elapsed_time", 0.0) or 0.0)
+    return DbtRun(command, bool(outcome.success), seconds, nodes)
+
+
+def _failure_message(run: DbtRun, exception: BaseException | None) -> str:
+    if exception is not None and not run.failed:
+        return f"dbt {run.command[0]} could not run: {exception}"
+    lines = [f"dbt {run.command[0]} failed ({run.summary()}):"]
+    for node in run.failed:
+        detail = (node.message or "").strip().splitlines()
+        lines.append(
+            f"  {node.unique_id}: {node.status}. {detail[0] if detail else ''}"
+        )
+    lines.append("Run `dbt build` in the project folder to see the full output.")
+    return "\n".join(lines)
+
+
+def featurize(
+    settings: Settings,
+    full_refresh: bool = False,
+    select: Sequence[str] = (),
+    dbt_vars: dict[str, Any] | None = None,
+) -> DbtRun:
+    """Build and test the dbt project (seeds, staging, marts, tests).
+
+    Args:
+        settings: Project settings.
+        full_refresh: Rebuild incremental models from scratch.
+        select: dbt node selection (everything when empty).
+        dbt_vars: Values for the project's vars (the prediction spec, ...).
+
+    Returns:
+        The ``dbt build`` outcome.
+    """
+    command = ["build"]
+    if full_refresh:
+        command.append("--full-refresh")
+    if select:
+        command += ["--select", *select]
+    if dbt_vars:
+        command += ["--vars", json.dumps(dbt_vars)]
+    return run_dbt(settings, command)
