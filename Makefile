@@ -23,7 +23,7 @@ test: $(VENV) lint
 lint: $(VENV)
 	.venv/bin/ruff format --check ml flows tests bench
 	.venv/bin/ruff check ml flows tests bench
-	.venv/bin/yamllint -s enrich.yml dbt_project.yml profiles.yml .yamllint models seeds
+	.venv/bin/yamllint -s enrich.yml dbt_project.yml profiles.yml .yamllint models seeds macros tests/dbt
 
 ## bench: stage 1 benchmark (generation and loading at 100k and 1M profiles)
 bench: $(VENV)

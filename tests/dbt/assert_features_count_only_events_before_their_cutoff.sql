@@ -84,18 +84,18 @@ final as (
         or features.count_events_28d <> recounted.count_events_28d
         or features.days_since_last_event <= 0
         or recounted.last_event_at >= features.cutoff_at
-        {%- if event_types %}
-        or (
-            {%- for row in event_types %}
-            features.count_{{ row[1] }}_total{{ " +" if not loop.last }}
-            {%- endfor %}
-        ) <> recounted.count_events_total
-        or (
-            {%- for row in event_types %}
-            features.count_{{ row[1] }}_7d{{ " +" if not loop.last }}
-            {%- endfor %}
-        ) <> recounted.count_events_7d
-        {%- endif %}
+    {%- if event_types %}
+    or (
+        {%- for row in event_types %}
+        features.count_{{ row[1] }}_total{{ " +" if not loop.last }}
+        {%- endfor %}
+    ) <> recounted.count_events_total
+    or (
+        {%- for row in event_types %}
+        features.count_{{ row[1] }}_7d{{ " +" if not loop.last }}
+        {%- endfor %}
+    ) <> recounted.count_events_7d
+    {%- endif %}
 
 )
 

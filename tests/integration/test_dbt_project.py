@@ -166,3 +166,32 @@ def test_the_point_in_time_test_fails_on_a_model_that_peeks(built, settings, tmp
     # The honest model passes the same test again.
     run = featurize.run_dbt(settings, command)
     assert {node.status for node in run.nodes} <= {"success", "pass"}
+
+
+def test_sql_is_lint_clean(built, settings):
+    """sqlfluff with the dbt templater (it compiles against the warehouse)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from ml.warehouse import dbt_environment
+
+    sqlfluff = Path(sys.executable).with_name("sqlfluff")
+    env = {**os.environ, **dbt_environment(settings)}
+    result = subprocess.run(
+        [str(sqlfluff), "lint", "models", "tests/dbt", "--nofail", "--format", "json"],
+        cwd=settings.project_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    files = json.loads(result.stdout)
+    assert len(files) > 15
+    problems = [
+        f"{item['filepath']}:{v['start_line_no']} {v['code']} {v['description']}"
+        for item in files
+        for v in item["violations"]
+    ]
+    assert problems == []

@@ -24,7 +24,7 @@ as_of as (
         {% if var('as_of') -%}
             {{ utc_midnight("cast('" ~ var('as_of') ~ "' as date)") }}
         {%- else -%}
-            {{ add_days(utc_midnight(utc_date('max(event_at)')), 1) }}
+        {{ add_days(utc_midnight(utc_date('max(event_at)')), 1) }}
         {%- endif %} as as_of_at
 
     from events
@@ -34,15 +34,15 @@ as_of as (
 cutoffs as (
 
     {% for number in range(var('training_cutoffs') | int) %}
-        select
-            {{ number + 1 }} as cutoff_number,
-            false as is_scoring_cutoff,
-            {{ add_days('as_of_at', -(gap + horizon + number * step)) }} as cutoff_at,
-            as_of_at
+    select
+        {{ number + 1 }} as cutoff_number,
+        false as is_scoring_cutoff,
+        {{ add_days('as_of_at', -(gap + horizon + number * step)) }} as cutoff_at,
+        as_of_at
 
-        from as_of
+    from as_of
 
-        union all
+    union all
     {% endfor %}
 
     select

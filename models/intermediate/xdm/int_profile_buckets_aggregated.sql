@@ -10,7 +10,7 @@
 
 {%- set event_types = event_catalogue() %}
 {%- set bounds_query -%}
-    select bucket_end_at from {{ ref('int_feature_buckets') }} order by 1
+select bucket_end_at from {{ ref('int_feature_buckets') }} order by bucket_end_at
 {%- endset %}
 
 with

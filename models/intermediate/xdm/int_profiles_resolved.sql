@@ -65,8 +65,7 @@ activity as (
 
 latest_records as (
 
-    select distinct on (profile_records.profile_id)
-        profile_records.*
+    select distinct on (profile_records.profile_id) profile_records.*
 
     from profile_records
 

@@ -48,15 +48,15 @@ steps as (
         ) as step_2,
         count(*) filter (
             where
-                first_sent_at is not null
-                and first_opened_at is not null
-                and first_clicked_at is not null
+            first_sent_at is not null
+            and first_opened_at is not null
+            and first_clicked_at is not null
         ) as step_3,
         count(*) filter (
             where
-                first_sent_at is not null
-                and first_opened_at is not null
-                and last_converted_at > first_clicked_at
+            first_sent_at is not null
+            and first_opened_at is not null
+            and last_converted_at > first_clicked_at
         ) as step_4
 
     from per_profile
@@ -65,14 +65,29 @@ steps as (
 
 unpivoted as (
 
-    select 1 as step_number, 'sent' as step_name, step_1 as count_profiles
+    select
+        1 as step_number,
+        'sent' as step_name,
+        step_1 as count_profiles
     from steps
     union all
-    select 2, 'opened', step_2 from steps
+    select
+        2 as step_number,
+        'opened' as step_name,
+        step_2 as count_profiles
+    from steps
     union all
-    select 3, 'clicked', step_3 from steps
+    select
+        3 as step_number,
+        'clicked' as step_name,
+        step_3 as count_profiles
+    from steps
     union all
-    select 4, 'subscribed', step_4 from steps
+    select
+        4 as step_number,
+        'subscribed' as step_name,
+        step_4 as count_profiles
+    from steps
 
 ),
 

@@ -55,7 +55,7 @@ pairs as (
     inner join profile_types as consequent
         on
             antecedent.profile_id = consequent.profile_id
-            and consequent.last_at > antecedent.first_at
+            and antecedent.first_at < consequent.last_at
 
     group by antecedent.event_type, consequent.event_type
 

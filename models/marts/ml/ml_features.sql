@@ -55,19 +55,19 @@ profiles as (
 
 ),
 
-{#- Each cutoff sums the buckets that end at or before it; a feature window
-    of w days takes the buckets that start at or after cutoff - w. -#}
 behaviour as (
 
+    -- Each cutoff sums the buckets that end at or before it; a feature
+    -- window of w days takes the buckets that start at or after cutoff - w.
     select
         spine.profile_id,
         spine.cutoff_at,
         {%- for row in event_types %}
-            {%- for days in windows %}
+        {%- for days in windows %}
         coalesce(sum(profile_buckets.count_{{ row[1] }}) filter (
             where profile_buckets.bucket_start_at >= spine.window_{{ days }}d_start_at
         ), 0) as count_{{ row[1] }}_{{ days }}d,
-            {%- endfor %}
+        {%- endfor %}
         coalesce(sum(profile_buckets.count_{{ row[1] }}), 0)
             as count_{{ row[1] }}_total,
         max(profile_buckets.last_{{ row[1] }}_at) as last_{{ row[1] }}_at,
@@ -79,8 +79,8 @@ behaviour as (
         {%- endfor %}
         coalesce(sum(profile_buckets.count_events) filter (
             where
-                profile_buckets.bucket_start_at >= spine.trend_base_start_at
-                and profile_buckets.bucket_end_at <= spine.trend_base_end_at
+            profile_buckets.bucket_start_at >= spine.trend_base_start_at
+            and profile_buckets.bucket_end_at <= spine.trend_base_end_at
         ), 0) as count_events_21d_before_7d,
         coalesce(sum(profile_buckets.count_events), 0) as count_events_total,
         coalesce(sum(profile_buckets.count_active_days), 0)
@@ -105,9 +105,9 @@ final as (
         spine.cutoff_at,
         spine.is_scoring_cutoff,
         {%- for row in event_types %}
-            {%- for days in windows %}
+        {%- for days in windows %}
         behaviour.count_{{ row[1] }}_{{ days }}d,
-            {%- endfor %}
+        {%- endfor %}
         behaviour.count_{{ row[1] }}_total,
         {{ days_between('behaviour.last_' ~ row[1] ~ '_at', 'spine.cutoff_at') }}
             as days_since_{{ row[1] }},
@@ -120,21 +120,22 @@ final as (
         {{ days_between('behaviour.last_event_at', 'spine.cutoff_at') }}
             as days_since_last_event,
         cast(behaviour.count_email_opened_total as double precision)
-            / nullif(behaviour.count_email_sent_total, 0) as email_open_rate,
+        / nullif(behaviour.count_email_sent_total, 0) as email_open_rate,
         cast(behaviour.count_email_clicked_total as double precision)
-            / nullif(behaviour.count_email_opened_total, 0)
+        / nullif(behaviour.count_email_opened_total, 0)
             as email_click_through_rate,
         cast(behaviour.count_ad_clicks_total as double precision)
-            / nullif(behaviour.count_ad_impressions_total, 0)
+        / nullif(behaviour.count_ad_impressions_total, 0)
             as ad_click_through_rate,
         cast(behaviour.count_offer_interactions_total as double precision)
-            / nullif(
-                behaviour.count_offer_interactions_total
-                + behaviour.count_offer_dismissals_total,
-                0
-            ) as offer_interaction_share,
+        / nullif(
+            behaviour.count_offer_interactions_total
+            + behaviour.count_offer_dismissals_total,
+            0
+        ) as offer_interaction_share,
         {#- Events per day in the last 7 days over the 21 days before them:
             above 1 means rising activity; null when the 21 days were empty. -#}
+        
         (cast(behaviour.count_events_7d as double precision) / 7)
         / nullif(
             cast(behaviour.count_events_21d_before_7d as double precision) / 21, 0

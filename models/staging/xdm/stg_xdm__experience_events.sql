@@ -32,12 +32,15 @@ batches as (
         status = 'success'
         and dataset = 'experience_events'
         {% if is_incremental() %}
-            and finished_at > (
-                select
-                    coalesce(max(batch_finished_at), '-infinity'::timestamptz)
-                    - {{ var("incremental_lookback_minutes") | int }} * interval '1 minute'
-                from {{ this }}
-            )
+        and finished_at > (
+            select
+                coalesce(
+                    max(processed.batch_finished_at), '-infinity'::timestamptz
+                )
+                - {{ var("incremental_lookback_minutes") | int }}
+                * interval '1 minute'
+            from {{ this }} as processed
+        )
         {% endif %}
 
 ),
