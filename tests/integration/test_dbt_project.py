@@ -43,6 +43,12 @@ def test_build_passes_every_test_and_freshness(built, settings):
     assert any(n.unique_id.startswith("unit_test.") for n in tests)
     freshness = featurize.run_dbt(settings, ["source", "freshness"])
     assert freshness.success
+    docs = featurize.run_dbt(settings, ["docs", "generate"])
+    assert docs.success
+    catalog = json.loads(
+        (settings.home / "dbt" / "target" / "catalog.json").read_text()
+    )
+    assert "model.enrich.ml_training_set" in catalog["nodes"]
 
 
 def test_training_and_scoring_sets_share_their_feature_columns(built, sql):
