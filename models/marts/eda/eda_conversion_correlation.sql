@@ -1,12 +1,8 @@
--- depends_on: {{ ref('xdm_event_types') }}
-
 {#- One row per event type: the Pearson correlation between a profile's
     count of that event and whether the profile ever converted. Counts stop
     at the profile's first conversion, so what happens after subscribing
     does not inflate the picture; the conversion event itself is left out.
     Ranked by correlation: the exploration behind the feature choice. -#}
-
-{%- set sample_percent = var('eda_sample_percent') | float %}
 
 with
 
@@ -18,7 +14,7 @@ events as (
         event_at,
         is_conversion
 
-    from {{ ref('stg_xdm__experience_events') }} {{ event_sample(sample_percent) }}
+    from {{ ref('int_experience_events_sampled') }}
 
 ),
 

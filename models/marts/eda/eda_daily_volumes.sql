@@ -11,7 +11,7 @@ events as (
         event_type,
         event_date
 
-    from {{ ref('stg_xdm__experience_events') }} {{ event_sample(sample_percent) }}
+    from {{ ref('int_experience_events_sampled') }}
 
 ),
 

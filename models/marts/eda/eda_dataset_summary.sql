@@ -13,7 +13,7 @@ events as (
         event_type,
         event_at
 
-    from {{ ref('stg_xdm__experience_events') }} {{ event_sample(sample_percent) }}
+    from {{ ref('int_experience_events_sampled') }}
 
 ),
 

@@ -2,8 +2,6 @@
     subscribed. A profile counts at a step when it reached every step before
     it; subscribed means it converted after its first email click. -#}
 
-{%- set sample_percent = var('eda_sample_percent') | float %}
-
 with
 
 events as (
@@ -14,7 +12,7 @@ events as (
         event_at,
         is_conversion
 
-    from {{ ref('stg_xdm__experience_events') }} {{ event_sample(sample_percent) }}
+    from {{ ref('int_experience_events_sampled') }}
 
 ),
 

@@ -2,8 +2,6 @@
     A, the share that had B afterwards (B's latest event after A's first).
     The reference workflow's co-occurrence heatmap, as a table. -#}
 
-{%- set sample_percent = var('eda_sample_percent') | float %}
-
 with
 
 events as (
@@ -13,7 +11,7 @@ events as (
         event_type,
         event_at
 
-    from {{ ref('stg_xdm__experience_events') }} {{ event_sample(sample_percent) }}
+    from {{ ref('int_experience_events_sampled') }}
 
 ),
 
