@@ -195,9 +195,23 @@ def cmd_featurize(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export the training and scoring sets to the lake."""
+    from ml import export
+
+    names = {
+        "training": ["ml_training_set"],
+        "scoring": ["ml_scoring_set"],
+        "all": list(export.DATASETS),
+    }[args.dataset]
+    for exported in export.export(_settings(), names):
+        print(f"{exported.dataset}: {exported.rows:,} rows -> {exported.folder}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the pipeline on the embedded defaults: generate, load, dbt."""
-    from ml import featurize, load, warehouse
+    """Run the pipeline on the embedded defaults: generate, load, dbt, export."""
+    from ml import export, featurize, load, warehouse
 
     settings = _settings()
     if settings.database_url is None:
@@ -210,6 +224,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     _echo("stage 2, featurize: dbt build")
     run = featurize.featurize(settings)
     _echo(f"dbt build: {run.summary()}")
+    _echo("stage 3, export: training and scoring sets to the lake")
+    for exported in export.export(settings):
+        _echo(f"{exported.dataset}: {exported.rows:,} rows -> {exported.folder}")
     _echo(
         "\nfeatures ready in ml.ml_training_set and ml.ml_scoring_set, "
         "exploration marts in schema eda. Look at them:\n"
@@ -305,6 +322,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     featurize.add_argument("--select", nargs="+", help="dbt node selection")
     featurize.set_defaults(handler=cmd_featurize)
+
+    export = commands.add_parser(
+        "export", help="export the training and scoring sets to the lake (Parquet)"
+    )
+    export.add_argument(
+        "--dataset", choices=["training", "scoring", "all"], default="all"
+    )
+    export.set_defaults(handler=cmd_export)
 
     run = commands.add_parser("run", help="run the pipeline on the embedded defaults")
     _add_generator_options(run)

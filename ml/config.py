@@ -32,6 +32,8 @@ class StorageSettings(BaseModel):
 
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
+    # The lake: a local folder or s3://bucket/prefix; None = ENRICH_HOME/lake.
+    lake: str | None = None
 
 
 class GenerateSettings(BaseModel):
@@ -58,6 +60,13 @@ class LoadSettings(BaseModel):
     workers: int = Field(2, ge=1, le=16)
 
 
+class ExportSettings(BaseModel):
+    """How ML datasets leave the warehouse for the lake."""
+
+    part_rows: int = Field(250_000, ge=1)
+    fetch_rows: int = Field(50_000, ge=1)
+
+
 class Settings(BaseSettings):
     """Every setting of enrich, validated.
 
@@ -80,6 +89,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     generate: GenerateSettings = GenerateSettings()
     load: LoadSettings = LoadSettings()
+    export: ExportSettings = ExportSettings()
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -108,9 +118,9 @@ class Settings(BaseSettings):
         return self.home / "pgdata"
 
     @property
-    def lake(self) -> Path:
-        """Default local lake folder."""
-        return self.home / "lake"
+    def lake(self) -> str:
+        """The lake root: ``storage.lake`` (folder, s3:// URL) or ENRICH_HOME/lake."""
+        return self.storage.lake or str(self.home / "lake")
 
     @property
     def seeds_dir(self) -> Path:

@@ -15,3 +15,8 @@ RAW_QUARANTINE = (RAW_SCHEMA, "quarantine")
 # Ground truth of the synthetic generator. Never read by features or training:
 # only evaluation (oracle AUC) and back-tests may look at it.
 SYNTHETIC_TRUTH = (SYNTHETIC_SCHEMA, "truth")
+
+# The ML marts dbt builds and `enrich export` copies to the lake.
+ML_SCHEMA = "ml"
+ML_TRAINING_SET = (ML_SCHEMA, "ml_training_set")
+ML_SCORING_SET = (ML_SCHEMA, "ml_scoring_set")

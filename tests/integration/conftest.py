@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator
 
 import pytest
+
+TODAY = dt.datetime.now(dt.UTC).date()
 
 
 @pytest.fixture(scope="session")
@@ -64,3 +67,18 @@ def s3_endpoint() -> Iterator[str]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def built(settings, warehouse):
+    """Fresh demo data (1,500 profiles, history ending today) and a dbt build."""
+    from ml import featurize, load, synthetic
+    from ml.warehouse import connect
+
+    with connect(settings) as conn:
+        conn.execute("drop schema if exists raw cascade")
+        conn.execute("drop schema if exists synthetic cascade")
+    params = synthetic.GeneratorParams(profiles=1_500, seed=3, as_of=TODAY)
+    load.load_generated(settings, params, replace=True)
+    run = featurize.featurize(settings, full_refresh=True)
+    return params, run

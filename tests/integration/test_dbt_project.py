@@ -9,25 +9,11 @@ import shutil
 
 import pytest
 
-from ml import featurize, load, synthetic
+from ml import featurize, load
 
 pytestmark = pytest.mark.integration
 
 TODAY = dt.datetime.now(dt.UTC).date()
-
-
-@pytest.fixture(scope="module")
-def built(settings, warehouse):
-    """Fresh demo data (1,500 profiles, history ending today) and a dbt build."""
-    from ml.warehouse import connect
-
-    with connect(settings) as conn:
-        conn.execute("drop schema if exists raw cascade")
-        conn.execute("drop schema if exists synthetic cascade")
-    params = synthetic.GeneratorParams(profiles=1_500, seed=3, as_of=TODAY)
-    load.load_generated(settings, params, replace=True)
-    run = featurize.featurize(settings, full_refresh=True)
-    return params, run
 
 
 def snapshot(sql, table: str) -> set[tuple]:

@@ -1,0 +1,386 @@
+"""Stage 3: export the training and scoring sets to the lake as Parquet.
+
+Layout: ``<lake>/egress/<dataset>/export_time=<UTC timestamp>/part-NNNNN.parquet``
+and ``_manifest.json`` (rows, columns and types, as_of, cutoffs, the dbt
+invocation that built the data, a checksum per part), written last. Rows
+stream from PostgreSQL with ``COPY ... TO STDOUT`` into Arrow record batches,
+so memory stays bounded by one part whatever the table size; both sets come
+from one repeatable-read snapshot.
+
+:func:`latest_export` trusts only a folder whose manifest exists and whose
+parts match it; a half-written export (a killed process) is never read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ml import relations, warehouse
+from ml.config import Settings
+from ml.errors import EnrichError
+from ml.lake import Lake, open_lake, sha256_of
+
+logger = logging.getLogger(__name__)
+
+DATASETS = {
+    "ml_training_set": relations.ML_TRAINING_SET,
+    "ml_scoring_set": relations.ML_SCORING_SET,
+}
+EGRESS = "egress"
+FORMAT_VERSION = 1
+# PostgreSQL types to Arrow; anything else leaves as text.
+_ARROW_TYPES = {
+    "text": pa.string(),
+    "character varying": pa.string(),
+    "bigint": pa.int64(),
+    "integer": pa.int32(),
+    "smallint": pa.int16(),
+    "double precision": pa.float64(),
+    "real": pa.float32(),
+    "numeric": pa.float64(),
+    "boolean": pa.bool_(),
+    "timestamp with time zone": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+}
+
+
+class ExportError(EnrichError):
+    """No usable export, or an export that does not match its manifest."""
+
+
+@dataclass
+class Export:
+    """One complete export of a dataset, as its manifest describes it."""
+
+    dataset: str
+    folder: str
+    manifest: dict[str, Any]
+
+    @property
+    def export_id(self) -> str:
+        """The export's timestamp, e.g. ``20261130T120000.123456Z``."""
+        return self.manifest["export_id"]
+
+    @property
+    def rows(self) -> int:
+        """Rows over all parts."""
+        return int(self.manifest["rows"])
+
+
+@dataclass
+class _Part:
+    file: str
+    rows: int
+    bytes: int
+    sha256: str
+
+
+@dataclass
+class _Column:
+    name: str
+    pg_type: str
+    arrow_type: pa.DataType = field(repr=False)
+
+
+# -- writing ----------------------------------------------------------------------
+
+
+def export(
+    settings: Settings, datasets: Sequence[str] = tuple(DATASETS)
+) -> list[Export]:
+    """Export ML datasets from one consistent snapshot of the warehouse.
+
+    Args:
+        settings: Project settings (warehouse, lake, part size).
+        datasets: Names among ``ml_training_set`` and ``ml_scoring_set``.
+
+    Returns:
+        One complete export per dataset.
+
+    Raises:
+        ExportError: A dataset is unknown or missing (run ``enrich featurize``).
+    """
+    unknown = sorted(set(datasets) - set(DATASETS))
+    if unknown:
+        raise ExportError(f"Unknown dataset {unknown}: use {', '.join(DATASETS)}.")
+    lake = open_lake(settings)
+    export_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    dbt_run = _dbt_invocation(settings)
+    exports = []
+    with (
+        warehouse.connect(settings) as conn,
+        tempfile.TemporaryDirectory(prefix="enrich-export-") as scratch,
+    ):
+        conn.execute("set transaction isolation level repeatable read, read only")
+        for dataset in datasets:
+            exports.append(
+                _export_one(
+                    conn, settings, lake, dataset, export_id, dbt_run, Path(scratch)
+                )
+            )
+    return exports
+
+
+def _export_one(
+    conn: Any,
+    settings: Settings,
+    lake: Lake,
+    dataset: str,
+    export_id: str,
+    dbt_run: dict[str, Any] | None,
+    scratch: Path,
+) -> Export:
+    started = time.perf_counter()
+    relation = DATASETS[dataset]
+    columns = _columns(conn, relation)
+    folder = f"{EGRESS}/{dataset}/export_time={export_id}"
+    schema = pa.schema([(c.name, c.arrow_type) for c in columns])
+    parts: list[_Part] = []
+    rows = 0
+    for batch in _rebatch(_stream(conn, relation, columns), settings.export.part_rows):
+        part = f"part-{len(parts):05d}.parquet"
+        local = scratch / part
+        pq.write_table(pa.Table.from_batches(batch, schema), local, compression="zstd")
+        parts.append(
+            _Part(
+                part,
+                sum(b.num_rows for b in batch),
+                local.stat().st_size,
+                sha256_of(local),
+            )
+        )
+        lake.put_file(local, f"{folder}/{part}")
+        local.unlink()
+        rows += parts[-1].rows
+        logger.info("%s: part %d, %s rows so far", dataset, len(parts), f"{rows:,}")
+    cutoffs = _cutoffs(conn, relation, columns)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "dataset": dataset,
+        "relation": ".".join(relation),
+        "export_id": export_id,
+        "exported_at": dt.datetime.now(dt.UTC).isoformat(),
+        "rows": rows,
+        "columns": [{"name": c.name, "type": str(c.arrow_type)} for c in columns],
+        "as_of": max(cutoffs) if cutoffs else None,
+        "cutoffs": cutoffs,
+        "dbt": dbt_run,
+        "parts": [part.__dict__ for part in parts],
+    }
+    lake.write_manifest(folder, manifest)
+    logger.info(
+        "%s: %s rows in %d part(s) to %s in %.1f s",
+        dataset,
+        f"{rows:,}",
+        len(parts),
+        lake.url(folder),
+        time.perf_counter() - started,
+    )
+    return Export(dataset, folder, manifest)
+
+
+def _columns(conn: Any, relation: tuple[str, str]) -> list[_Column]:
+    rows = conn.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = %s and table_name = %s order by ordinal_position",
+        list(relation),
+    ).fetchall()
+    if not rows:
+        raise ExportError(
+            f"{'.'.join(relation)} does not exist: run `enrich featurize` first."
+        )
+    return [
+        _Column(name, kind, _ARROW_TYPES.get(kind, pa.string())) for name, kind in rows
+    ]
+
+
+def _select_list(columns: list[_Column]) -> Any:
+    """Columns as text PyArrow parses exactly (timestamps in UTC ISO 8601)."""
+    from psycopg import sql
+
+    items = []
+    for column in columns:
+        name = sql.Identifier(column.name)
+        if column.pg_type == "timestamp with time zone":
+            items.append(
+                sql.SQL("to_char({} at time zone 'UTC', {})").format(
+                    name, sql.Literal('YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                )
+            )
+        else:
+            items.append(name)
+    return sql.SQL(", ").join(items)
+
+
+def _stream(
+    conn: Any, relation: tuple[str, str], columns: list[_Column]
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of the relation, streamed through COPY TO STDOUT."""
+    from psycopg import sql
+
+    statement = sql.SQL("copy (select {} from {}) to stdout (format csv)").format(
+        _select_list(columns), sql.Identifier(*relation)
+    )
+    with conn.cursor().copy(statement) as copy:
+        reader = pacsv.open_csv(
+            _CopyStream(copy),
+            read_options=pacsv.ReadOptions(
+                column_names=[c.name for c in columns],
+                use_threads=False,
+                block_size=8 << 20,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c.name: c.arrow_type for c in columns},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                true_values=["t"],
+                false_values=["f"],
+            ),
+        )
+        yield from reader
+
+
+class _CopyStream(io.RawIOBase):
+    """A read-only file over a psycopg COPY TO (which yields a row at a time)."""
+
+    def __init__(self, copy: Any) -> None:
+        self._rows = iter(copy)
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        view = memoryview(target).cast("B")
+        filled = 0
+        while filled < len(view):
+            if not self._pending:
+                row = next(self._rows, None)
+                if row is None:
+                    break
+                self._pending = bytes(row)
+            size = min(len(view) - filled, len(self._pending))
+            view[filled : filled + size] = self._pending[:size]
+            self._pending = self._pending[size:]
+            filled += size
+        return filled
+
+
+def _rebatch(
+    batches: Iterable[pa.RecordBatch], part_rows: int
+) -> Iterator[list[pa.RecordBatch]]:
+    """Group record batches into parts of about ``part_rows`` rows."""
+    part: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in batches:
+        while batch.num_rows:
+            take = min(batch.num_rows, part_rows - rows)
+            part.append(batch.slice(0, take))
+            rows += take
+            batch = batch.slice(take)
+            if rows == part_rows:
+                yield part
+                part, rows = [], 0
+    if part:
+        yield part
+
+
+def _cutoffs(conn: Any, relation: tuple[str, str], columns: list[_Column]) -> list[str]:
+    from psycopg import sql
+
+    if "cutoff_at" not in {c.name for c in columns}:
+        return []
+    rows = conn.execute(
+        sql.SQL("select distinct cutoff_at from {} order by 1").format(
+            sql.Identifier(*relation)
+        )
+    ).fetchall()
+    return [row[0].astimezone(dt.UTC).isoformat() for row in rows]
+
+
+def _dbt_invocation(settings: Settings) -> dict[str, Any] | None:
+    """The invocation that last built the project, from dbt's run_results."""
+    path = settings.home / "dbt" / "target" / "run_results.json"
+    try:
+        metadata = json.loads(path.read_text())["metadata"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return {
+        "invocation_id": metadata.get("invocation_id"),
+        "generated_at": metadata.get("generated_at"),
+        "dbt_version": metadata.get("dbt_version"),
+    }
+
+
+# -- reading ----------------------------------------------------------------------
+
+
+def latest_export(settings: Settings, dataset: str) -> Export:
+    """The newest export of ``dataset`` whose manifest exists.
+
+    Folders without a manifest (a writer that died) are skipped with a
+    warning; part checksums are verified by :func:`read_export`.
+
+    Raises:
+        ExportError: There is no complete export.
+    """
+    lake = open_lake(settings)
+    prefix = f"{EGRESS}/{dataset}/"
+    folders = sorted(
+        {
+            key[: key.index("/", len(prefix))]
+            for key in lake.list(prefix)
+            if "/" in key[len(prefix) :]
+        },
+        reverse=True,
+    )
+    for folder in folders:
+        manifest = lake.read_manifest(folder)
+        if manifest is None:
+            logger.warning("skipping %s: no manifest (incomplete)", lake.url(folder))
+            continue
+        return Export(dataset, folder, manifest)
+    raise ExportError(
+        f"No complete export of {dataset} in {lake.root}: run `enrich export`."
+    )
+
+
+def read_export(
+    settings: Settings, exported: Export, columns: Sequence[str] | None = None
+) -> pa.Table:
+    """Read an export's parts, each checked against the manifest's checksum.
+
+    Raises:
+        ExportError: A part is missing or does not match the manifest.
+    """
+    lake = open_lake(settings)
+    tables = []
+    with tempfile.TemporaryDirectory(prefix="enrich-read-") as scratch:
+        for part in exported.manifest["parts"]:
+            key = f"{exported.folder}/{part['file']}"
+            if not lake.exists(key):
+                raise ExportError(f"{lake.url(key)} is missing from its export.")
+            local = lake.get_file(key, Path(scratch) / part["file"])
+            if sha256_of(local) != part["sha256"]:
+                raise ExportError(
+                    f"{lake.url(key)} does not match its manifest checksum: "
+                    "the export was altered; export again."
+                )
+            tables.append(pq.read_table(local, columns=columns))
+    if not tables:
+        names = [c["name"] for c in exported.manifest["columns"]]
+        return pa.table({name: pa.array([]) for name in columns or names})
+    return pa.concat_tables(tables)
