@@ -209,8 +209,72 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_and_register(settings: Any) -> None:
+    from ml import registry, train
+
+    trained = train.train(settings)
+    version, is_new = registry.register(settings, trained)
+    m = trained.metrics
+    oracle = "n/a" if m["oracle_auc"] is None else f"{m['oracle_auc']:.3f}"
+    _echo(
+        f"holdout: ROC AUC {m['roc_auc']:.3f} (oracle {oracle}), PR AUC "
+        f"{m['pr_auc']:.3f}, ECE {m['ece']:.4f}, top-decile lift "
+        f"{m['top_decile_lift']:.2f}; random forest "
+        f"{trained.baselines['random_forest']['roc_auc']:.3f}, logistic regression "
+        f"{trained.baselines['logistic_regression']['roc_auc']:.3f}"
+    )
+    if not is_new:
+        print(
+            f"v{version.version} ({version.status}) was already trained on this "
+            "export with these parameters: nothing new registered."
+        )
+        return
+    version, decision = registry.promote(settings, version.version)
+    print(f"{version.model_name} v{version.version}: {decision}")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train on the latest export, register the version, apply the gate."""
+    _train_and_register(_settings())
+    return 0
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    """The model registry: list, show, promote, rollback."""
+    import json
+
+    from ml import registry
+
+    settings = _settings()
+    if args.model_command == "list":
+        print(f"{'version':>7} {'status':<10} {'roc_auc':>7} {'created':<20} decision")
+        for item in registry.versions(settings):
+            print(
+                f"{item.version:>7} {item.status:<10} "
+                f"{item.metrics['roc_auc']:>7.3f} "
+                f"{str(item.created_at)[:19]:<20} {item.decision or ''}"
+            )
+    elif args.model_command == "show":
+        item = registry.get(settings, args.version)
+        if args.json:
+            print(json.dumps(item.as_dict(), indent=2, default=str))
+        else:
+            print(
+                f"{item.model_name} v{item.version} ({item.status}): holdout ROC AUC "
+                f"{item.metrics['roc_auc']:.3f}; artifacts {item.artifact_uri}"
+            )
+    elif args.model_command == "promote":
+        item, decision = registry.promote(settings, args.version)
+        print(f"{item.model_name} v{item.version}: {decision}")
+        return 0 if item.status == "production" else 1
+    else:
+        item, decision = registry.rollback(settings)
+        print(f"{item.model_name}: {decision}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the pipeline on the embedded defaults: generate, load, dbt, export."""
+    """Run the pipeline on the embedded defaults: generate ... export, train."""
     from ml import export, featurize, load, warehouse
 
     settings = _settings()
@@ -227,6 +291,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     _echo("stage 3, export: training and scoring sets to the lake")
     for exported in export.export(settings):
         _echo(f"{exported.dataset}: {exported.rows:,} rows -> {exported.folder}")
+    _echo("stage 4, train: CatBoost, baselines, leakage audit, registry")
+    _train_and_register(settings)
     _echo(
         "\nfeatures ready in ml.ml_training_set and ml.ml_scoring_set, "
         "exploration marts in schema eda. Look at them:\n"
@@ -330,6 +396,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--dataset", choices=["training", "scoring", "all"], default="all"
     )
     export.set_defaults(handler=cmd_export)
+
+    train = commands.add_parser(
+        "train", help="train on the latest export, register, apply the promotion gate"
+    )
+    train.set_defaults(handler=cmd_train)
+
+    model = commands.add_parser("model", help="the model registry")
+    model_commands = model.add_subparsers(
+        dest="model_command", metavar="ACTION", required=True
+    )
+    model_commands.add_parser("list", help="every version").set_defaults(
+        handler=cmd_model
+    )
+    show = model_commands.add_parser("show", help="a version (default: production)")
+    show.add_argument("version", type=int, nargs="?")
+    show.add_argument("--json", action="store_true", help="print the metadata as JSON")
+    show.set_defaults(handler=cmd_model)
+    promote = model_commands.add_parser("promote", help="promote a version (gated)")
+    promote.add_argument("version", type=int)
+    promote.set_defaults(handler=cmd_model)
+    model_commands.add_parser(
+        "rollback", help="restore the previous production version"
+    ).set_defaults(handler=cmd_model)
 
     run = commands.add_parser("run", help="run the pipeline on the embedded defaults")
     _add_generator_options(run)

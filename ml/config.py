@@ -67,6 +67,36 @@ class ExportSettings(BaseModel):
     fetch_rows: int = Field(50_000, ge=1)
 
 
+class TrainSettings(BaseModel):
+    """The propensity model: CatBoost parameters, split, leakage audit."""
+
+    model_name: str = Field("subscription_propensity", pattern=r"^[a-z][a-z0-9_]*$")
+    iterations: int = Field(600, ge=1)
+    learning_rate: float = Field(0.08, gt=0, le=1)
+    depth: int = Field(6, ge=1, le=12)
+    early_stopping_rounds: int = Field(50, ge=1)
+    thread_count: int = Field(2, ge=1)
+    seed: int = 7
+    # Reweight positives by sqrt(negatives/positives) while fitting; the
+    # probabilities are recalibrated on the validation slice afterwards.
+    class_weights: str | None = Field(
+        "SqrtBalanced", pattern=r"^(Balanced|SqrtBalanced)$"
+    )
+    validation_share: float = Field(0.15, gt=0, lt=0.5)
+    baseline_trees: int = Field(100, ge=1)
+    leakage_max_feature_auc: float = Field(0.95, gt=0.5, le=1)
+    leakage_allowed_features: list[str] = []
+    shuffled_auc_tolerance: float = Field(0.05, gt=0, lt=0.5)
+    shap_sample_rows: int = Field(5_000, ge=100)
+
+
+class RegistrySettings(BaseModel):
+    """The promotion gate."""
+
+    min_auc: float = Field(0.6, ge=0, le=1)
+    max_auc_drop: float = Field(0.01, ge=0, le=1)
+
+
 class Settings(BaseSettings):
     """Every setting of enrich, validated.
 
@@ -90,6 +120,8 @@ class Settings(BaseSettings):
     generate: GenerateSettings = GenerateSettings()
     load: LoadSettings = LoadSettings()
     export: ExportSettings = ExportSettings()
+    train: TrainSettings = TrainSettings()
+    registry: RegistrySettings = RegistrySettings()
 
     @field_validator("database_url", mode="before")
     @classmethod

@@ -20,3 +20,7 @@ SYNTHETIC_TRUTH = (SYNTHETIC_SCHEMA, "truth")
 ML_SCHEMA = "ml"
 ML_TRAINING_SET = (ML_SCHEMA, "ml_training_set")
 ML_SCORING_SET = (ML_SCHEMA, "ml_scoring_set")
+
+# The model registry (one row per trained model version).
+REGISTRY_SCHEMA = "registry"
+MODEL_VERSIONS = (REGISTRY_SCHEMA, "model_versions")

@@ -69,16 +69,36 @@ def s3_endpoint() -> Iterator[str]:
             os.environ[key] = value
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def built(settings, warehouse):
-    """Fresh demo data (1,500 profiles, history ending today) and a dbt build."""
+    """Demo data (1,500 profiles, history ending today) and a dbt build.
+
+    Module-scoped: other modules empty the raw schema. Loading is idempotent,
+    so the data is generated again only when it is gone, and dbt rebuilds
+    only then (or when the ML marts are missing).
+    """
     from ml import featurize, load, synthetic
     from ml.warehouse import connect
 
-    with connect(settings) as conn:
-        conn.execute("drop schema if exists raw cascade")
-        conn.execute("drop schema if exists synthetic cascade")
     params = synthetic.GeneratorParams(profiles=1_500, seed=3, as_of=TODAY)
-    load.load_generated(settings, params, replace=True)
-    run = featurize.featurize(settings, full_refresh=True)
+    with connect(settings) as conn:
+        exists = conn.execute("select to_regclass('raw.batches')").fetchone()[0]
+        files = (
+            exists
+            and conn.execute(
+                "select exists (select 1 from raw.batches where source <> 'synthetic')"
+            ).fetchone()[0]
+        )
+        if files:  # batches other tests loaded from files: start clean
+            conn.execute("drop schema raw cascade")
+            conn.execute("drop schema if exists synthetic cascade")
+    results = load.load_generated(settings, params, replace=True)
+    with connect(settings) as conn:
+        marts = conn.execute("select to_regclass('ml.ml_training_set')").fetchone()[0]
+    reloaded = any(result.status == "success" for result in results)
+    run = (
+        featurize.featurize(settings, full_refresh=True)
+        if reloaded or not marts
+        else None
+    )
     return params, run

@@ -1,0 +1,436 @@
+"""The model registry: versions, artifacts, and the promotion gate.
+
+Every training is a new version: its artifacts go to the lake under
+``models/<name>/v<N>/`` (the CatBoost model, metadata, metrics, model card,
+and a manifest written last) and a row goes to ``registry.model_versions``
+(candidate -> production -> archived). A candidate becomes production only
+when its holdout AUC clears ``registry.min_auc`` and is not more than
+``registry.max_auc_drop`` below the production model's. Training the same
+export with the same parameters again returns the existing version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ml import relations, warehouse
+from ml.config import Settings
+from ml.errors import EnrichError
+from ml.lake import open_lake
+
+logger = logging.getLogger(__name__)
+
+REGISTRY_LOCK = 0x7265676973747279  # "registry"
+STATUSES = ("candidate", "production", "archived")
+
+_DDL = """
+create schema if not exists {schema};
+create table if not exists {table} (
+    model_name text not null,
+    version integer not null,
+    status text not null check (status in ('candidate', 'production', 'archived')),
+    fingerprint text not null,
+    training_export text not null,
+    artifact_uri text not null,
+    metrics jsonb not null,
+    baselines jsonb not null,
+    leakage jsonb not null,
+    data jsonb not null,
+    params jsonb not null,
+    decision text,
+    created_at timestamptz not null default now(),
+    promoted_at timestamptz,
+    archived_at timestamptz,
+    primary key (model_name, version),
+    unique (model_name, fingerprint)
+);
+create unique index if not exists model_versions_one_production
+    on {table} (model_name) where status = 'production';
+"""
+
+
+class RegistryError(EnrichError):
+    """A registry operation was refused (the message says why)."""
+
+
+@dataclass
+class Version:
+    """One registered model version."""
+
+    model_name: str
+    version: int
+    status: str
+    artifact_uri: str
+    metrics: dict[str, Any]
+    baselines: dict[str, Any]
+    leakage: dict[str, Any]
+    data: dict[str, Any]
+    params: dict[str, Any]
+    decision: str | None
+    created_at: Any
+    promoted_at: Any
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready metadata (what ``enrich model show --json`` prints)."""
+        return {
+            "model_name": self.model_name,
+            "version": self.version,
+            "status": self.status,
+            "artifact_uri": self.artifact_uri,
+            "metrics": self.metrics,
+            "baselines": self.baselines,
+            "leakage": self.leakage,
+            "data": self.data,
+            "params": self.params,
+            "decision": self.decision,
+            "created_at": str(self.created_at),
+            "promoted_at": None if self.promoted_at is None else str(self.promoted_at),
+        }
+
+
+_COLUMNS = (
+    "model_name, version, status, artifact_uri, metrics, baselines, leakage, "
+    "data, params, decision, created_at, promoted_at"
+)
+
+
+def _sql(text: str) -> Any:
+    from psycopg import sql
+
+    return sql.SQL(text).format(
+        table=sql.Identifier(*relations.MODEL_VERSIONS),
+        schema=sql.Identifier(relations.REGISTRY_SCHEMA),
+        columns=sql.SQL(_COLUMNS),
+    )
+
+
+def _session(settings: Settings) -> Any:
+    """A connection holding the registry lock, with the table in place."""
+
+    class _Session:
+        def __enter__(self) -> Any:
+            self._context = warehouse.connect(settings, autocommit=True)
+            self.conn = self._context.__enter__()
+            self.conn.execute("select pg_advisory_lock(%s)", [REGISTRY_LOCK])
+            self.conn.execute(_sql(_DDL))
+            return self.conn
+
+        def __exit__(self, *exc: Any) -> None:
+            try:
+                self.conn.execute("select pg_advisory_unlock(%s)", [REGISTRY_LOCK])
+            finally:
+                self._context.__exit__(*exc)
+
+    return _Session()
+
+
+def _version(row: tuple) -> Version:
+    return Version(*row)
+
+
+def fingerprint(export_id: str, params: dict[str, Any]) -> str:
+    """Same export and parameters, same fingerprint (no duplicate versions)."""
+    text = json.dumps({"export": export_id, "params": params}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def register(settings: Settings, trained: Any) -> tuple[Version, bool]:
+    """Store a trained model as a new candidate version (or find it again).
+
+    Args:
+        settings: Project settings.
+        trained: A :class:`ml.train.TrainedModel`.
+
+    Returns:
+        The version, and whether it is new.
+    """
+    name = settings.train.model_name
+    key = fingerprint(trained.data["export_id"], trained.params)
+    with _session(settings) as conn:
+        row = conn.execute(
+            _sql(
+                "select {columns} from {table} "
+                "where model_name = %s and fingerprint = %s"
+            ),
+            [name, key],
+        ).fetchone()
+        if row is not None:
+            logger.info("this export and these parameters are version %d", row[1])
+            return _version(row), False
+        number = conn.execute(
+            _sql(
+                "select coalesce(max(version), 0) + 1 from {table} "
+                "where model_name = %s"
+            ),
+            [name],
+        ).fetchone()[0]
+        uri = _write_artifacts(settings, name, number, trained)
+        from psycopg.types.json import Jsonb
+
+        row = conn.execute(
+            _sql(
+                "insert into {table} (model_name, version, status, fingerprint, "
+                "training_export, artifact_uri, metrics, baselines, leakage, data, "
+                "params) values (%s, %s, 'candidate', %s, %s, %s, %s, %s, %s, %s, %s) "
+                "returning {columns}"
+            ),
+            [
+                name,
+                number,
+                key,
+                trained.data["training_export"],
+                uri,
+                Jsonb(trained.metrics),
+                Jsonb(trained.baselines),
+                Jsonb(trained.leakage),
+                Jsonb(trained.data),
+                Jsonb(trained.params),
+            ],
+        ).fetchone()
+    return _version(row), True
+
+
+def _write_artifacts(settings: Settings, name: str, number: int, trained: Any) -> str:
+    lake = open_lake(settings)
+    folder = f"models/{name}/v{number}"
+    metadata = {
+        "model_name": name,
+        "version": number,
+        "features": trained.features,
+        "categorical_features": trained.categorical,
+        "calibration": {"a": trained.calibrator.a, "b": trained.calibrator.b},
+        "data": trained.data,
+        "params": trained.params,
+    }
+    with tempfile.TemporaryDirectory(prefix="enrich-model-") as scratch:
+        model_path = Path(scratch) / "model.cbm"
+        trained.model.save_model(str(model_path))
+        lake.put_file(model_path, f"{folder}/model.cbm")
+    documents = {
+        "metadata.json": json.dumps(metadata, indent=2, default=str),
+        "metrics.json": json.dumps(
+            {
+                "metrics": trained.metrics,
+                "baselines": trained.baselines,
+                "leakage": trained.leakage,
+                "importance": trained.importance,
+            },
+            indent=2,
+            default=str,
+        ),
+        "model_card.md": model_card(name, number, trained),
+    }
+    for file, text in documents.items():
+        lake.put_bytes(f"{folder}/{file}", text.encode())
+    lake.write_manifest(folder, {"files": ["model.cbm", *documents], **metadata})
+    return lake.url(folder)
+
+
+def model_card(name: str, number: int, trained: Any) -> str:
+    """A short Markdown model card."""
+    m, data, leak = trained.metrics, trained.data, trained.leakage
+    oracle = "n/a" if m.get("oracle_auc") is None else f"{m['oracle_auc']:.3f}"
+    lines = [
+        f"# {name} v{number}",
+        "",
+        "Predicts a subscription (web.formFilledOut on subscriptionForm) within the "
+        "label horizon after a cutoff.",
+        "",
+        "## Data",
+        f"- Training export: `{data['training_export']}` (as_of {data['as_of']})",
+        f"- Cutoffs: {', '.join(data['cutoffs'])}; holdout {data['holdout_cutoff']}",
+        f"- Rows: {data['rows']}; positives: {data['positives']}",
+        f"- Features: {len(trained.features)} ({len(trained.categorical)} categorical)",
+        "",
+        "## Holdout metrics",
+        f"- ROC AUC {m['roc_auc']:.3f} (oracle {oracle}); PR AUC {m['pr_auc']:.3f}",
+        f"- Log loss {m['log_loss']:.4f}; Brier {m['brier']:.4f}; ECE {m['ece']:.4f}",
+        f"- Top decile: precision {m['top_decile_precision']:.3f}, "
+        f"lift {m['top_decile_lift']:.2f}",
+        "",
+        "## Baselines (same split)",
+        *(f"- {k}: ROC AUC {v['roc_auc']:.3f}" for k, v in trained.baselines.items()),
+        "",
+        "## Leakage audit",
+        f"- Highest single-feature AUC: {leak['max_single_feature_auc']:.3f}; "
+        f"flagged: {leak['flagged_features'] or 'none'}",
+        f"- Shuffled-label AUC: {leak['shuffled_label_auc']:.3f}",
+        "",
+        "## Most important features (mean |SHAP|)",
+        *(
+            f"- {row['feature']}: {row['mean_abs_shap']:.4f}"
+            for row in trained.importance[:10]
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def versions(settings: Settings, name: str | None = None) -> list[Version]:
+    """Every version of the model, newest first."""
+    name = name or settings.train.model_name
+    with _session(settings) as conn:
+        rows = conn.execute(
+            _sql(
+                "select {columns} from {table} where model_name = %s "
+                "order by version desc"
+            ),
+            [name],
+        ).fetchall()
+    return [_version(row) for row in rows]
+
+
+def get(settings: Settings, version: int | None = None) -> Version:
+    """A version (default: the production one).
+
+    Raises:
+        RegistryError: No such version, or no production model yet.
+    """
+    found = versions(settings)
+    if version is None:
+        production = [v for v in found if v.status == "production"]
+        if not production:
+            raise RegistryError(
+                "No production model yet: run `enrich train` "
+                "(or `enrich model promote VERSION`)."
+            )
+        return production[0]
+    for item in found:
+        if item.version == version:
+            return item
+    raise RegistryError(f"{settings.train.model_name} has no version {version}.")
+
+
+def promote(settings: Settings, version: int) -> tuple[Version, str]:
+    """Make a version production if it passes the gate.
+
+    Returns:
+        The version (production, or still candidate) and the decision in words.
+
+    Raises:
+        RegistryError: The version does not exist.
+    """
+    name = settings.train.model_name
+    gate = settings.registry
+    with _session(settings) as conn:
+        candidate = _one(conn, name, version)
+        if candidate.status == "production":
+            return candidate, f"v{version} is already production."
+        current = conn.execute(
+            _sql(
+                "select {columns} from {table} "
+                "where model_name = %s and status = 'production'"
+            ),
+            [name],
+        ).fetchone()
+        auc = float(candidate.metrics["roc_auc"])
+        reason = None
+        if auc < gate.min_auc:
+            reason = (
+                f"v{version} holdout AUC {auc:.3f} is below the floor "
+                f"registry.min_auc = {gate.min_auc:.3f}"
+            )
+        elif current is not None:
+            current_auc = float(_version(current).metrics["roc_auc"])
+            if auc < current_auc - gate.max_auc_drop:
+                reason = (
+                    f"v{version} holdout AUC {auc:.3f} is more than "
+                    f"{gate.max_auc_drop:.3f} below production v{current[1]} "
+                    f"({current_auc:.3f})"
+                )
+        if reason is not None:
+            decision = f"not promoted: {reason}; it stays a candidate."
+            row = conn.execute(
+                _sql(
+                    "update {table} set decision = %s where model_name = %s "
+                    "and version = %s returning {columns}"
+                ),
+                [decision, name, version],
+            ).fetchone()
+            return _version(row), decision
+        with conn.transaction():
+            conn.execute(
+                _sql(
+                    "update {table} set status = 'archived', archived_at = now() "
+                    "where model_name = %s and status = 'production'"
+                ),
+                [name],
+            )
+            replaced = f" (replaces v{current[1]})" if current else ""
+            decision = f"promoted to production{replaced}: holdout AUC {auc:.3f}."
+            row = conn.execute(
+                _sql(
+                    "update {table} set status = 'production', promoted_at = now(), "
+                    "archived_at = null, decision = %s where model_name = %s "
+                    "and version = %s returning {columns}"
+                ),
+                [decision, name, version],
+            ).fetchone()
+    return _version(row), decision
+
+
+def rollback(settings: Settings) -> tuple[Version, str]:
+    """Restore the previous production version; the current one is archived.
+
+    Raises:
+        RegistryError: No production model, or none before it.
+    """
+    name = settings.train.model_name
+    with _session(settings) as conn:
+        current = conn.execute(
+            _sql(
+                "select {columns} from {table} "
+                "where model_name = %s and status = 'production'"
+            ),
+            [name],
+        ).fetchone()
+        if current is None:
+            raise RegistryError("No production model to roll back.")
+        previous = conn.execute(
+            _sql(
+                "select {columns} from {table} where model_name = %s "
+                "and status = 'archived' and promoted_at is not null "
+                "order by promoted_at desc limit 1"
+            ),
+            [name],
+        ).fetchone()
+        if previous is None:
+            raise RegistryError(
+                f"v{current[1]} is the only model that was ever in production: "
+                "nothing to roll back to."
+            )
+        decision = f"rolled back from v{current[1]} to v{previous[1]}."
+        with conn.transaction():
+            conn.execute(
+                _sql(
+                    "update {table} set status = 'archived', archived_at = now(), "
+                    "promoted_at = null, decision = %s "
+                    "where model_name = %s and version = %s"
+                ),
+                [f"archived by rollback to v{previous[1]}.", name, current[1]],
+            )
+            row = conn.execute(
+                _sql(
+                    "update {table} set status = 'production', archived_at = null, "
+                    "promoted_at = now(), decision = %s "
+                    "where model_name = %s and version = %s returning {columns}"
+                ),
+                [decision, name, previous[1]],
+            ).fetchone()
+    return _version(row), decision
+
+
+def _one(conn: Any, name: str, version: int) -> Version:
+    row = conn.execute(
+        _sql("select {columns} from {table} where model_name = %s and version = %s"),
+        [name, version],
+    ).fetchone()
+    if row is None:
+        raise RegistryError(f"{name} has no version {version}.")
+    return _version(row)

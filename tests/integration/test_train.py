@@ -1,0 +1,127 @@
+"""Training on a real export, the registry and its promotion gate."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ml import export, registry, train
+
+pytestmark = pytest.mark.integration
+
+ENRICH = Path(sys.executable).parent / "enrich"
+
+
+def quick(settings, **train_overrides):
+    """Small, fast training parameters (each set is its own fingerprint)."""
+    fast = {"iterations": 60, "baseline_trees": 20, "shap_sample_rows": 200}
+    return settings.model_copy(
+        update={
+            "train": settings.train.model_copy(update={**fast, **train_overrides}),
+            "registry": settings.registry.model_copy(
+                update={"min_auc": 0.3, "max_auc_drop": 0.0}
+            ),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def exported(built, settings, warehouse):
+    from ml.warehouse import connect
+
+    with connect(settings) as conn:
+        conn.execute("drop schema if exists registry cascade")
+    [training] = export.export(settings, ["ml_training_set"])
+    return training
+
+
+def test_training_evaluates_on_the_latest_cutoff(exported, settings):
+    trained = train.train(quick(settings), exported)
+    assert trained.data["holdout_cutoff"] == exported.manifest["cutoffs"][-1]
+    assert trained.data["rows"]["holdout"] > 500
+    metrics = trained.metrics
+    assert 0.55 < metrics["roc_auc"] <= 1
+    assert metrics["oracle_auc"] is not None and metrics["oracle_auc"] > 0.6
+    assert metrics["ece"] < 0.05
+    assert sum(d["rows"] for d in metrics["deciles"]) == metrics["rows"]
+    assert metrics["deciles"][-1]["cumulative_gain"] == pytest.approx(1.0)
+    assert set(trained.baselines) == {"logistic_regression", "random_forest"}
+    assert trained.leakage["passed"]
+    # A small holdout widens the band the shuffled-label AUC may fall in.
+    deviation = trained.leakage["shuffled_auc_allowed_deviation"]
+    assert settings.train.shuffled_auc_tolerance <= deviation < 0.2
+    assert (
+        trained.importance[0]["mean_abs_shap"]
+        >= trained.importance[-1]["mean_abs_shap"]
+    )
+    scores = trained.holdout_scores["score"]
+    assert scores.between(0, 1).all()
+    # Deterministic under a seed.
+    again = train.train(quick(settings), exported)
+    assert again.metrics["roc_auc"] == pytest.approx(metrics["roc_auc"], abs=1e-9)
+
+
+def test_the_promotion_gate_and_rollback(exported, settings):
+    weak = quick(settings, iterations=2, depth=1)
+    strong = quick(settings, iterations=120, depth=4)
+
+    v1, new = registry.register(weak, train.train(weak, exported))
+    assert new and v1.status == "candidate"
+    v1, decision = registry.promote(weak, v1.version)
+    assert v1.status == "production", decision
+
+    v2, _ = registry.register(strong, train.train(strong, exported))
+    v2, decision = registry.promote(strong, v2.version)
+    assert v2.status == "production", decision
+    assert f"replaces v{v1.version}" in decision
+    assert v2.metrics["roc_auc"] > v1.metrics["roc_auc"]
+
+    # The weak parameters again: same export and parameters, no new version.
+    again, new = registry.register(weak, train.train(weak, exported))
+    assert not new and again.version == v1.version
+
+    worse = quick(settings, iterations=3, depth=1)
+    v3, _ = registry.register(worse, train.train(worse, exported))
+    v3, decision = registry.promote(worse, v3.version)
+    assert v3.status == "candidate"
+    assert "below production" in decision and f"v{v2.version}" in decision
+    assert registry.get(settings).version == v2.version
+
+    floor = settings.model_copy(
+        update={"registry": settings.registry.model_copy(update={"min_auc": 0.99})}
+    )
+    _, decision = registry.promote(floor, v3.version)
+    assert "below the floor" in decision
+
+    restored, decision = registry.rollback(settings)
+    assert restored.version == v1.version and restored.status == "production"
+    statuses = {v.version: v.status for v in registry.versions(settings)}
+    assert statuses == {
+        v1.version: "production",
+        v2.version: "archived",
+        v3.version: "candidate",
+    }
+    assert sum(status == "production" for status in statuses.values()) == 1
+
+
+def test_model_show_json_carries_the_contract_fields(exported, settings):
+    result = subprocess.run(
+        [str(ENRICH), "-q", "model", "show", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    shown = json.loads(result.stdout)
+    assert shown["status"] == "production"
+    for key in ("roc_auc", "pr_auc", "brier", "ece", "top_decile_lift", "oracle_auc"):
+        assert key in shown["metrics"]
+    assert "roc_auc" in shown["baselines"]["random_forest"]
+    assert "roc_auc" in shown["baselines"]["logistic_regression"]
+    assert "shuffled_label_auc" in shown["leakage"]
+    card = Path(shown["artifact_uri"]) / "model_card.md"
+    assert "Leakage audit" in card.read_text()
+    assert (Path(shown["artifact_uri"]) / "_manifest.json").exists()

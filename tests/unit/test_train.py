@@ -1,0 +1,76 @@
+"""Training pieces on hand-made data: metrics, split, leakage audit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml import train
+from ml.config import TrainSettings
+
+
+def test_perfect_scores_give_perfect_metrics():
+    labels = np.array([0] * 90 + [1] * 10)
+    scores = np.concatenate([np.zeros(90), np.ones(10)])
+    metrics = train.evaluate(labels, scores)
+    assert metrics["roc_auc"] == 1.0 and metrics["pr_auc"] == 1.0
+    assert metrics["ece"] == pytest.approx(0.0)
+    assert metrics["top_decile_precision"] == 1.0
+    assert metrics["top_decile_lift"] == pytest.approx(10.0)
+    assert metrics["deciles"][0]["cumulative_gain"] == 1.0
+
+
+def test_calibrated_random_scores_have_small_ece_and_auc_near_half():
+    rng = np.random.default_rng(1)
+    scores = rng.uniform(0, 0.2, 200_000)
+    labels = (rng.random(scores.size) < scores).astype(int)
+    metrics = train.evaluate(labels, scores)
+    assert metrics["ece"] < 0.005
+    shuffled = train.evaluate(rng.permutation(labels), scores)
+    assert abs(shuffled["roc_auc"] - 0.5) < 0.01
+
+
+def frame(n: int = 24_000, leak: bool = False) -> pd.DataFrame:
+    """Profiles at three cutoffs, twelve weak features, label from a few of them."""
+    rng = np.random.default_rng(3)
+    cutoffs = pd.to_datetime(["2026-10-01", "2026-10-15", "2026-10-29"], utc=True)
+    data = pd.DataFrame(
+        {
+            "profile_id": [f"p{i % (n // 3)}" for i in range(n)],
+            "cutoff_at": cutoffs[rng.integers(0, 3, n)],
+            "country_code": rng.choice(["US", "DE", None], n),
+        }
+    )
+    signal = rng.normal(size=(n, 12))
+    for column in range(12):
+        data[f"feature_{column:02d}"] = signal[:, column]
+    logit = -2.2 + signal[:, :4] @ np.array([0.5, 0.4, -0.3, 0.3])
+    data["label"] = rng.random(n) < 1 / (1 + np.exp(-logit))
+    if leak:
+        data["converted_later"] = data["label"].astype(int)
+    return data
+
+
+def test_split_is_by_time_with_a_profile_validation_slice():
+    split = train.split(frame(), TrainSettings(validation_share=0.2))
+    assert (split.holdout["cutoff_at"] == split.holdout_cutoff).all()
+    assert (split.train["cutoff_at"] < split.holdout_cutoff).all()
+    assert not set(split.train["profile_id"]) & set(split.validation["profile_id"])
+    assert split.categorical == ["country_code"]
+    assert split.train["country_code"].notna().all()
+
+
+def test_leakage_audit_flags_a_feature_that_is_the_label():
+    settings = TrainSettings(iterations=30, thread_count=1)
+    honest = train.leakage_audit(train.split(frame(), settings), settings)
+    assert honest["passed"] and not honest["flagged_features"]
+    leaky = train.leakage_audit(train.split(frame(leak=True), settings), settings)
+    assert leaky["flagged_features"] == ["converted_later"]
+    assert not leaky["passed"]
+    allowed = settings.model_copy(
+        update={"leakage_allowed_features": ["converted_later"]}
+    )
+    assert train.leakage_audit(train.split(frame(leak=True), allowed), allowed)[
+        "passed"
+    ]
