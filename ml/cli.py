@@ -294,8 +294,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     _echo("stage 4, train: CatBoost, baselines, leakage audit, registry")
     _train_and_register(settings)
     _echo(
-        "\nfeatures ready in ml.ml_training_set and ml.ml_scoring_set, "
-        "exploration marts in schema eda. Look at them:\n"
+        "\nfeatures in ml.ml_training_set and ml.ml_scoring_set, exploration marts "
+        "in schema eda, the model in the registry. Look at them:\n"
+        "  .venv/bin/enrich model show --json\n"
         "  .venv/bin/enrich db psql -c 'select * from eda.eda_conversion_correlation "
         "order by correlation_rank'\n"
         "  .venv/bin/dbt docs generate && .venv/bin/dbt docs serve"

@@ -455,7 +455,10 @@ def train(settings: Settings, exported: export.Export | None = None) -> TrainedM
         f"{len(data.holdout):,}",
         data.holdout_cutoff.date(),
     )
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
     leakage = leakage_audit(data, config)
+    timings["leakage_audit"] = time.perf_counter() - clock
     if not leakage["passed"]:
         raise TrainError(
             "Leakage audit failed: features deciding the label alone: "
@@ -465,14 +468,18 @@ def train(settings: Settings, exported: export.Export | None = None) -> TrainedM
             f"{leakage['shuffled_auc_allowed_deviation']:.3f}). "
             "Fix the features, or list a feature in train.leakage_allowed_features."
         )
+    clock = time.perf_counter()
     model = fit_catboost(data, config)
+    timings["catboost"] = time.perf_counter() - clock
     calibrator = calibrate(model, data)
     raw = model.predict_proba(_pool(data.holdout, data, with_label=False))[:, 1]
     scores = calibrator.apply(raw)
     metrics = evaluate(data.holdout[LABEL].to_numpy(), scores)
     metrics["oracle_auc"] = oracle_auc(settings, data.holdout, data.holdout_cutoff)
     metrics["best_iteration"] = int(model.get_best_iteration() or 0)
+    clock = time.perf_counter()
     compared = baselines(data, config)
+    timings["baselines"] = time.perf_counter() - clock
     logger.info(
         "holdout AUC %.3f (oracle %s, random forest %.3f, logistic %.3f)",
         metrics["roc_auc"],
@@ -481,6 +488,9 @@ def train(settings: Settings, exported: export.Export | None = None) -> TrainedM
         compared["logistic_regression"]["roc_auc"],
     )
     cutoffs = sorted(pd.to_datetime(frame["cutoff_at"].unique()))
+    clock = time.perf_counter()
+    explained = importance(model, data, config)
+    timings["shap"] = time.perf_counter() - clock
     return TrainedModel(
         model=model,
         calibrator=calibrator,
@@ -489,7 +499,7 @@ def train(settings: Settings, exported: export.Export | None = None) -> TrainedM
         metrics=metrics,
         baselines=compared,
         leakage=leakage,
-        importance=importance(model, data, config),
+        importance=explained,
         data={
             "training_export": exported.folder,
             "export_id": exported.export_id,
@@ -507,6 +517,7 @@ def train(settings: Settings, exported: export.Export | None = None) -> TrainedM
                 "holdout": int(data.holdout[LABEL].sum()),
             },
             "trained_at": dt.datetime.now(dt.UTC).isoformat(),
+            "seconds": timings,
         },
         params=config.model_dump(),
         seconds=time.perf_counter() - started,
