@@ -322,13 +322,7 @@ def promote(settings: Settings, version: int) -> tuple[Version, str]:
         candidate = _one(conn, name, version)
         if candidate.status == "production":
             return candidate, f"v{version} is already production."
-        current = conn.execute(
-            _sql(
-                "select {columns} from {table} "
-                "where model_name = %s and status = 'production'"
-            ),
-            [name],
-        ).fetchone()
+        current = _production(conn, name)
         auc = float(candidate.metrics["roc_auc"])
         reason = None
         if auc < gate.min_auc:
@@ -337,11 +331,11 @@ def promote(settings: Settings, version: int) -> tuple[Version, str]:
                 f"registry.min_auc = {gate.min_auc:.3f}"
             )
         elif current is not None:
-            current_auc = float(_version(current).metrics["roc_auc"])
+            current_auc = float(current.metrics["roc_auc"])
             if auc < current_auc - gate.max_auc_drop:
                 reason = (
                     f"v{version} holdout AUC {auc:.3f} is more than "
-                    f"{gate.max_auc_drop:.3f} below production v{current[1]} "
+                    f"{gate.max_auc_drop:.3f} below production v{current.version} "
                     f"({current_auc:.3f})"
                 )
         if reason is not None:
@@ -362,7 +356,7 @@ def promote(settings: Settings, version: int) -> tuple[Version, str]:
                 ),
                 [name],
             )
-            replaced = f" (replaces v{current[1]})" if current else ""
+            replaced = f" (replaces v{current.version})" if current else ""
             decision = f"promoted to production{replaced}: holdout AUC {auc:.3f}."
             row = conn.execute(
                 _sql(
@@ -383,13 +377,7 @@ def rollback(settings: Settings) -> tuple[Version, str]:
     """
     name = settings.train.model_name
     with _session(settings) as conn:
-        current = conn.execute(
-            _sql(
-                "select {columns} from {table} "
-                "where model_name = %s and status = 'production'"
-            ),
-            [name],
-        ).fetchone()
+        current = _production(conn, name)
         if current is None:
             raise RegistryError("No production model to roll back.")
         previous = conn.execute(
@@ -402,10 +390,10 @@ def rollback(settings: Settings) -> tuple[Version, str]:
         ).fetchone()
         if previous is None:
             raise RegistryError(
-                f"v{current[1]} is the only model that was ever in production: "
+                f"v{current.version} is the only model that was ever in production: "
                 "nothing to roll back to."
             )
-        decision = f"rolled back from v{current[1]} to v{previous[1]}."
+        decision = f"rolled back from v{current.version} to v{previous[1]}."
         with conn.transaction():
             conn.execute(
                 _sql(
@@ -413,7 +401,7 @@ def rollback(settings: Settings) -> tuple[Version, str]:
                     "promoted_at = null, decision = %s "
                     "where model_name = %s and version = %s"
                 ),
-                [f"archived by rollback to v{previous[1]}.", name, current[1]],
+                [f"archived by rollback to v{previous[1]}.", name, current.version],
             )
             row = conn.execute(
                 _sql(
@@ -424,6 +412,17 @@ def rollback(settings: Settings) -> tuple[Version, str]:
                 [decision, name, previous[1]],
             ).fetchone()
     return _version(row), decision
+
+
+def _production(conn: Any, name: str) -> Version | None:
+    row = conn.execute(
+        _sql(
+            "select {columns} from {table} "
+            "where model_name = %s and status = 'production'"
+        ),
+        [name],
+    ).fetchone()
+    return None if row is None else _version(row)
 
 
 def _one(conn: Any, name: str, version: int) -> Version:
