@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from ml import featurize, load
+from ml import featurize, load, synthetic
 
 pytestmark = pytest.mark.integration
 
@@ -128,6 +128,18 @@ def test_a_new_batch_builds_incrementally_to_the_full_refresh_result(
     featurize.featurize(settings, full_refresh=True)
     for table, rows in incremental.items():
         assert snapshot(sql, table) == rows, table
+
+
+def test_a_replaced_dataset_leaves_no_stale_staged_rows(built, settings, sql):
+    other = synthetic.GeneratorParams(profiles=400, seed=11, as_of=TODAY)
+    load.load_generated(settings, other, replace=True)
+    featurize.run_dbt(settings, ["run", "--select", "stg_xdm__experience_events"])
+    staged = sql("select count(*) from staging.stg_xdm__experience_events")
+    raw = sql("select count(*) from raw.experience_events")
+    assert staged == raw
+    params, _ = built
+    load.load_generated(settings, params, replace=True)
+    featurize.featurize(settings)
 
 
 def test_the_point_in_time_test_fails_on_a_model_that_peeks(built, settings, tmp_path):

@@ -4,6 +4,16 @@
         incremental_strategy='delete+insert',
         unique_key='event_id',
         on_schema_change='fail',
+        pre_hook=[
+            "{% if is_incremental() %}
+            delete from {{ this }} as staged
+            where not exists (
+                select 1 from {{ source('xdm', 'batches') }} as batches
+                where batches.batch_id = staged.batch_id
+                    and batches.status = 'success'
+            )
+            {% endif %}",
+        ],
         post_hook=[
             "create index if not exists {{ this.name }}_event_id
                 on {{ this }} (event_id)",
@@ -16,7 +26,9 @@
     run, plus a lookback so a batch that committed while dbt was reading is
     never missed (delete+insert on event_id makes the overlap harmless).
     The join to the batches is the one join in staging: it reads load
-    metadata of the same source, not another entity. -#}
+    metadata of the same source, not another entity. The pre-hook drops rows
+    whose batch is gone (a replaced synthetic dataset), so the table never
+    mixes datasets. -#}
 
 with
 
