@@ -150,7 +150,9 @@ def _export_one(
     schema = pa.schema([(c.name, c.arrow_type) for c in columns])
     parts: list[_Part] = []
     rows = 0
-    for batch in _rebatch(_stream(conn, relation, columns), settings.export.part_rows):
+    batches = _rebatch(_stream(conn, relation, columns), settings.export.part_rows)
+    # An empty set still gets one (empty) part, so readers always see the schema.
+    for batch in _nonempty(batches, schema):
         part = f"part-{len(parts):05d}.parquet"
         local = scratch / part
         pq.write_table(pa.Table.from_batches(batch, schema), local, compression="zstd")
@@ -279,6 +281,17 @@ class _CopyStream(io.RawIOBase):
         return filled
 
 
+def _nonempty(
+    parts: Iterator[list[pa.RecordBatch]], schema: pa.Schema
+) -> Iterator[list[pa.RecordBatch]]:
+    empty = True
+    for part in parts:
+        empty = False
+        yield part
+    if empty:
+        yield [pa.RecordBatch.from_pylist([], schema=schema)]
+
+
 def _rebatch(
     batches: Iterable[pa.RecordBatch], part_rows: int
 ) -> Iterator[list[pa.RecordBatch]]:
@@ -381,6 +394,5 @@ def read_export(
                 )
             tables.append(pq.read_table(local, columns=columns))
     if not tables:
-        names = [c["name"] for c in exported.manifest["columns"]]
-        return pa.table({name: pa.array([]) for name in columns or names})
+        raise ExportError(f"{lake.url(exported.folder)} lists no parts.")
     return pa.concat_tables(tables)

@@ -11,10 +11,12 @@ export with the same parameters again returns the existing version.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,24 +112,17 @@ def _sql(text: str) -> Any:
     )
 
 
-def _session(settings: Settings) -> Any:
+@contextlib.contextmanager
+def _session(settings: Settings) -> Iterator[Any]:
     """A connection holding the registry lock, with the table in place."""
-
-    class _Session:
-        def __enter__(self) -> Any:
-            self._context = warehouse.connect(settings, autocommit=True)
-            self.conn = self._context.__enter__()
-            self.conn.execute("select pg_advisory_lock(%s)", [REGISTRY_LOCK])
-            self.conn.execute(_sql(_DDL))
-            return self.conn
-
-        def __exit__(self, *exc: Any) -> None:
-            try:
-                self.conn.execute("select pg_advisory_unlock(%s)", [REGISTRY_LOCK])
-            finally:
-                self._context.__exit__(*exc)
-
-    return _Session()
+    with warehouse.connect(settings, autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(%s)", [REGISTRY_LOCK])
+        try:
+            conn.execute(_sql(_DDL))
+            yield conn
+        finally:
+            if not conn.closed:
+                conn.execute("select pg_advisory_unlock(%s)", [REGISTRY_LOCK])
 
 
 def _version(row: tuple) -> Version:
