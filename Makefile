@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-data bench-dbt bench-train clean
 
 ## demo: start the embedded warehouse and run the pipeline on the embedded defaults
 demo: $(VENV)
@@ -25,9 +25,20 @@ lint: $(VENV)
 	.venv/bin/ruff check ml flows tests bench
 	.venv/bin/yamllint -s enrich.yml dbt_project.yml profiles.yml .yamllint models seeds macros tests/dbt
 
-## bench: stage 1 benchmark (generation and loading at 100k and 1M profiles)
-bench: $(VENV)
+## bench: every benchmark (tens of minutes; results in bench/results/)
+bench: bench-data bench-dbt bench-train
+
+## bench-data: generation and loading at 100k and 1M profiles
+bench-data: $(VENV)
 	.venv/bin/python bench/bench_data.py
+
+## bench-dbt: feature and label models vs one grouped scan at 100k profiles
+bench-dbt: $(VENV)
+	.venv/bin/python bench/bench_dbt.py
+
+## bench-train: training at 100k and 1M rows, with the reference random forest
+bench-train: $(VENV)
+	.venv/bin/python bench/bench_train.py
 
 $(UV):
 	python3 -m venv .tools
