@@ -55,7 +55,7 @@ def test_a_killed_export_is_never_read(built, settings):
     before = export.latest_export(settings, "ml_training_set")
     env = {
         **os.environ,
-        "ENRICH_EXPORT__PART_ROWS": "50",
+        "ENRICH_EXPORT__PART_ROWS": "10",
         "ENRICH_EXPORT__FETCH_ROWS": "50",
     }
     process = subprocess.Popen(
