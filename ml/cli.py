@@ -285,8 +285,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     _echo(f"stage 1, data: {params.profiles:,} profiles as of {params.as_of}")
     results = load.load_generated(settings, params, replace=True)
     _print_results(results)
-    _echo("stage 2, featurize: dbt build")
-    run = featurize.featurize(settings)
+    _echo("stage 2, featurize: dbt build --full-refresh")
+    # The demo may have just replaced its dataset (a new day, new defaults) or
+    # the project may have new columns: rebuild rather than increment.
+    run = featurize.featurize(settings, full_refresh=True)
     _echo(f"dbt build: {run.summary()}")
     _echo("stage 3, export: training and scoring sets to the lake")
     for exported in export.export(settings):

@@ -121,9 +121,13 @@ def _failure_message(run: DbtRun, exception: BaseException | None) -> str:
         return f"dbt {run.command[0]} could not run: {exception}"
     lines = [f"dbt {run.command[0]} failed ({run.summary()}):"]
     for node in run.failed:
-        detail = (node.message or "").strip().splitlines()
+        detail = [line.strip() for line in (node.message or "").splitlines()]
+        detail = [line for line in detail if line][:4]
+        lines.append(f"  {node.unique_id}: {node.status}. {' '.join(detail)}")
+    if any("out of sync" in (node.message or "") for node in run.failed):
         lines.append(
-            f"  {node.unique_id}: {node.status}. {detail[0] if detail else ''}"
+            "An incremental model's columns changed (a new enrich version?): "
+            "rebuild it with `enrich featurize --full-refresh`."
         )
     lines.append("Run `dbt build` in the project folder to see the full output.")
     return "\n".join(lines)
