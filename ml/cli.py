@@ -225,8 +225,8 @@ def _train_and_register(settings: Any) -> None:
     )
     if not is_new:
         print(
-            f"v{version.version} ({version.status}) was already trained on this "
-            "export with these parameters: nothing new registered."
+            f"v{version.version} ({version.status}) was already trained on the same "
+            "data with these parameters: nothing new registered."
         )
         return
     version, decision = registry.promote(settings, version.version)

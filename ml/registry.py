@@ -129,9 +129,13 @@ def _version(row: tuple) -> Version:
     return Version(*row)
 
 
-def fingerprint(export_id: str, params: dict[str, Any]) -> str:
-    """Same export and parameters, same fingerprint (no duplicate versions)."""
-    text = json.dumps({"export": export_id, "params": params}, sort_keys=True)
+def fingerprint(content_digest: str, params: dict[str, Any]) -> str:
+    """Same training rows and parameters, same fingerprint (no duplicate versions).
+
+    The rows' digest, not the export's id: re-exporting unchanged data (a
+    re-run of the pipeline) finds the version it already trained.
+    """
+    text = json.dumps({"data": content_digest, "params": params}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -146,7 +150,7 @@ def register(settings: Settings, trained: Any) -> tuple[Version, bool]:
         The version, and whether it is new.
     """
     name = settings.train.model_name
-    key = fingerprint(trained.data["export_id"], trained.params)
+    key = fingerprint(trained.data["content_digest"], trained.params)
     with _session(settings) as conn:
         row = conn.execute(
             _sql(

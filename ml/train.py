@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -131,6 +132,15 @@ def split(frame: pd.DataFrame, settings: TrainSettings) -> Split:
                 "generate or load more data."
             )
     return result
+
+
+def content_digest(frame: pd.DataFrame) -> str:
+    """A digest of the rows that ignores their order (two exports, same data)."""
+    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+    total = int(rows.sum(dtype=np.uint64))
+    columns = ",".join(f"{name}:{kind}" for name, kind in frame.dtypes.items())
+    schema = hashlib.sha256(columns.encode()).hexdigest()[:16]
+    return f"{len(frame)}-{total:016x}-{schema}"
 
 
 # -- metrics ----------------------------------------------------------------------
@@ -452,6 +462,7 @@ def train(settings: Settings, exported: export.Export | None = None) -> TrainedM
     config = settings.train
     exported = exported or export.latest_export(settings, "ml_training_set")
     frame = export.read_export(settings, exported).to_pandas()
+    digest = content_digest(frame)
     data = split(frame, config)
     logger.info(
         "training on %s rows (%s validation), holdout %s rows at %s",
@@ -508,6 +519,7 @@ def train(settings: Settings, exported: export.Export | None = None) -> TrainedM
         data={
             "training_export": exported.folder,
             "export_id": exported.export_id,
+            "content_digest": digest,
             "as_of": exported.manifest.get("as_of"),
             "cutoffs": [c.isoformat() for c in cutoffs],
             "holdout_cutoff": data.holdout_cutoff.isoformat(),

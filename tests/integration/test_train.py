@@ -80,8 +80,13 @@ def test_the_promotion_gate_and_rollback(exported, settings):
     assert f"replaces v{v1.version}" in decision
     assert v2.metrics["roc_auc"] > v1.metrics["roc_auc"]
 
-    # The weak parameters again: same export and parameters, no new version.
+    # The weak parameters again: same export and parameters, no new version;
+    # nor after exporting the unchanged data again (a pipeline re-run).
     again, new = registry.register(weak, train.train(weak, exported))
+    assert not new and again.version == v1.version
+    [reexported] = export.export(settings, ["ml_training_set"])
+    assert reexported.folder != exported.folder
+    again, new = registry.register(weak, train.train(weak, reexported))
     assert not new and again.version == v1.version
 
     worse = quick(settings, iterations=3, depth=1)

@@ -74,3 +74,12 @@ def test_leakage_audit_flags_a_feature_that_is_the_label():
     assert train.leakage_audit(train.split(frame(leak=True), allowed), allowed)[
         "passed"
     ]
+
+
+def test_content_digest_ignores_row_order_but_not_content():
+    data = frame(n=3_000)
+    digest = train.content_digest(data)
+    assert train.content_digest(data.sample(frac=1.0, random_state=1)) == digest
+    changed = data.copy()
+    changed.loc[changed.index[0], "label"] = not changed.loc[changed.index[0], "label"]
+    assert train.content_digest(changed) != digest
