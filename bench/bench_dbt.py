@@ -21,18 +21,15 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+try:  # run as a script (python bench/bench_dbt.py, make bench-dbt)
+    from common import fresh_home, parser, say, write_results
+except ImportError:  # run as a module (python -m bench.bench_dbt)
+    from bench.common import fresh_home, parser, say, write_results
+
 TARGET_RATIO = 6.0
 MODELS = [
     "int_cutoffs_scheduled",
@@ -49,10 +46,6 @@ REFERENCE = (
     "select profile_id, count(*) from staging.stg_xdm__experience_events "
     "group by profile_id"
 )
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def reference_seconds(settings) -> float:
@@ -74,20 +67,16 @@ def reference_seconds(settings) -> float:
 
 def measure(profiles: int, seed: int, as_of: dt.date) -> dict:
     """Generate, load, build once, then time the reference and the models."""
-    home = Path(tempfile.mkdtemp(prefix=f"enrich-bench-dbt-{profiles}-", dir="/tmp"))
-    os.environ["ENRICH_HOME"] = str(home)
     from ml import featurize, load, synthetic, warehouse
-    from ml.config import load_settings
 
-    settings = load_settings()
-    try:
+    with fresh_home(f"dbt-{profiles}") as settings:
         params = synthetic.GeneratorParams(profiles=profiles, seed=seed, as_of=as_of)
-        _say(f"{profiles:,} profiles: generate and load ...")
+        say(f"{profiles:,} profiles: generate and load ...")
         load.load_generated(settings, params)
-        _say(f"{profiles:,} profiles: first dbt build ...")
+        say(f"{profiles:,} profiles: first dbt build ...")
         first = featurize.featurize(settings)
         reference_before = reference_seconds(settings)
-        _say(f"reference scan: {reference_before:.2f} s; timing the models ...")
+        say(f"reference scan: {reference_before:.2f} s; timing the models ...")
         started = time.perf_counter()
         run = featurize.run_dbt(settings, ["run", "--select", *MODELS])
         wall = time.perf_counter() - started
@@ -100,28 +89,24 @@ def measure(profiles: int, seed: int, as_of: dt.date) -> dict:
                 "select count(*) from staging.stg_xdm__experience_events"
             ).fetchone()[0]
             rows = conn.execute("select count(*) from ml.ml_training_set").fetchone()[0]
-        result = {
-            "profiles": profiles,
-            "events": events,
-            "training_rows": rows,
-            "first_build_s": first.seconds,
-            "reference_s": reference,
-            "reference_before_s": reference_before,
-            "reference_after_s": reference_after,
-            "models_execution_s": execution,
-            "models_wall_s": wall,
-            "ratio_execution": execution / reference,
-            "ratio_wall": wall / reference,
-            "per_model_s": models,
-        }
-        _say(
-            f"models {execution:.2f} s (wall {wall:.2f} s) vs reference "
-            f"{reference:.2f} s: {execution / reference:.1f}x"
-        )
-        return result
-    finally:
-        warehouse.stop_embedded(settings)
-        shutil.rmtree(home, ignore_errors=True)
+    say(
+        f"models {execution:.2f} s (wall {wall:.2f} s) vs reference "
+        f"{reference:.2f} s: {execution / reference:.1f}x"
+    )
+    return {
+        "profiles": profiles,
+        "events": events,
+        "training_rows": rows,
+        "first_build_s": first.seconds,
+        "reference_s": reference,
+        "reference_before_s": reference_before,
+        "reference_after_s": reference_after,
+        "models_execution_s": execution,
+        "models_wall_s": wall,
+        "ratio_execution": execution / reference,
+        "ratio_wall": wall / reference,
+        "per_model_s": models,
+    }
 
 
 def render(results: list[dict]) -> str:
@@ -149,28 +134,11 @@ def render(results: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write bench_dbt.json and bench_dbt.md."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--as-of", type=dt.date.fromisoformat, default=dt.date(2026, 11, 1)
-    )
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
-    args = parser.parse_args(argv)
+    options = parser(__doc__.splitlines()[0])
+    options.add_argument("--sizes", type=int, nargs="+", default=[100_000])
+    args = options.parse_args(argv)
     results = [measure(size, args.seed, args.as_of) for size in args.sizes]
-    table = render(results)
-    print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
-    sha = subprocess.run(
-        [shutil.which("git") or "git", "rev-parse", "--short", "HEAD"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    payload = {"git_sha": sha, "cpu_count": os.cpu_count(), "results": results}
-    (args.out / "bench_dbt.json").write_text(json.dumps(payload, indent=2))
-    (args.out / "bench_dbt.md").write_text(table + "\n")
+    write_results(args.out, "bench_dbt", render(results), results)
     return 0
 
 

@@ -16,40 +16,30 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
-import os
-import shutil
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+try:  # run as a script (python bench/bench_train.py, make bench-train)
+    from common import fresh_home, parser, say, write_results
+except ImportError:  # run as a module (python -m bench.bench_train)
+    from bench.common import fresh_home, parser, say, write_results
+
 ROWS_PER_PROFILE = 3.05  # training rows per generated profile (measured)
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def measure(rows: int, seed: int, as_of: dt.date) -> dict:
     """Prepare data for ``rows`` training rows and time the training step."""
-    home = Path(tempfile.mkdtemp(prefix=f"enrich-bench-train-{rows}-", dir="/tmp"))
-    os.environ["ENRICH_HOME"] = str(home)
-    from ml import export, featurize, load, synthetic, train, warehouse
-    from ml.config import load_settings
+    from ml import export, featurize, load, synthetic, train
 
-    settings = load_settings()
-    try:
+    with fresh_home(f"train-{rows}") as settings:
         profiles = int(rows / ROWS_PER_PROFILE)
-        _say(f"{rows:,} rows: generating {profiles:,} profiles, dbt, export ...")
+        say(f"{rows:,} rows: generating {profiles:,} profiles, dbt, export ...")
         params = synthetic.GeneratorParams(profiles=profiles, seed=seed, as_of=as_of)
         load.load_generated(settings, params)
         featurize.featurize(settings, select=["+ml_training_set"])
         [exported] = export.export(settings, ["ml_training_set"])
-        _say(f"training on {exported.rows:,} rows ...")
+        say(f"training on {exported.rows:,} rows ...")
         started = time.perf_counter()
         trained = train.train(settings, exported)
         seconds = time.perf_counter() - started
@@ -69,21 +59,13 @@ def measure(rows: int, seed: int, as_of: dt.date) -> dict:
             ],
             "thread_count": settings.train.thread_count,
         }
-    finally:
-        warehouse.stop_embedded(settings)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run and write bench_train.json and bench_train.md."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--as-of", type=dt.date.fromisoformat, default=dt.date(2026, 11, 1)
-    )
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
-    args = parser.parse_args(argv)
+    options = parser(__doc__.splitlines()[0])
+    options.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    args = options.parse_args(argv)
     results = [measure(rows, args.seed, args.as_of) for rows in args.rows]
     lines = [
         "| training rows | train step s | CatBoost fit s | CatBoost AUC "
@@ -100,11 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r['top_decile_lift']:.2f} | {r['random_forest_s']:.1f} "
             f"| {r['random_forest_auc']:.3f} | {r['logistic_regression_auc']:.3f} |"
         )
-    table = "\n".join(lines)
-    print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bench_train.json").write_text(json.dumps(results, indent=2))
-    (args.out / "bench_train.md").write_text(table + "\n")
+    write_results(args.out, "bench_train", "\n".join(lines), results)
     return 0
 
 

@@ -52,11 +52,6 @@ def hex_ids(rng: np.random.Generator, n: int) -> pa.StringArray:
     return fixed_width_strings(hex_matrix(rng, n))
 
 
-def ecids_from_emails(emails: list[str]) -> pa.StringArray:
-    """Derive 38-digit ECID-style identities from hashed email addresses."""
-    return fixed_width_strings(ecid_matrix(emails))
-
-
 def digits(values: np.ndarray, width: int) -> np.ndarray:
     """Zero-padded decimal digits of non-negative integers as a byte matrix."""
     return _digits_of(values, width)

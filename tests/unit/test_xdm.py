@@ -23,7 +23,7 @@ def test_iso_timestamps_match_datetime_formatting():
 
 def test_ecids_are_38_digits_derived_from_the_email():
     emails = ["a@example.com", "b@example.com", "a@example.com"]
-    ids = xdm.ecids_from_emails(emails).to_pylist()
+    ids = xdm.fixed_width_strings(xdm.ecid_matrix(emails)).to_pylist()
     assert all(len(i) == 38 and i.isdigit() for i in ids)
     assert ids[0] == ids[2] != ids[1]
     digest = hashlib.sha256(b"a@example.com").digest()
