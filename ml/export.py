@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -150,12 +151,16 @@ def _export_one(
     schema = pa.schema([(c.name, c.arrow_type) for c in columns])
     parts: list[_Part] = []
     rows = 0
+    cutoffs: set[dt.datetime] = set()
     batches = _rebatch(_stream(conn, relation, columns), settings.export.part_rows)
     # An empty set still gets one (empty) part, so readers always see the schema.
     for batch in _nonempty(batches, schema):
         part = f"part-{len(parts):05d}.parquet"
         local = scratch / part
-        pq.write_table(pa.Table.from_batches(batch, schema), local, compression="zstd")
+        table = pa.Table.from_batches(batch, schema)
+        if "cutoff_at" in table.column_names:  # noted on the way, not scanned again
+            cutoffs.update(pc.unique(table["cutoff_at"]).to_pylist())
+        pq.write_table(table, local, compression="zstd")
         parts.append(
             _Part(
                 part,
@@ -168,7 +173,7 @@ def _export_one(
         local.unlink()
         rows += parts[-1].rows
         logger.info("%s: part %d, %s rows so far", dataset, len(parts), f"{rows:,}")
-    cutoffs = _cutoffs(conn, relation, columns)
+    cutoff_list = [c.astimezone(dt.UTC).isoformat() for c in sorted(cutoffs)]
     manifest = {
         "format_version": FORMAT_VERSION,
         "dataset": dataset,
@@ -177,8 +182,8 @@ def _export_one(
         "exported_at": dt.datetime.now(dt.UTC).isoformat(),
         "rows": rows,
         "columns": [{"name": c.name, "type": str(c.arrow_type)} for c in columns],
-        "as_of": max(cutoffs) if cutoffs else None,
-        "cutoffs": cutoffs,
+        "as_of": cutoff_list[-1] if cutoff_list else None,
+        "cutoffs": cutoff_list,
         "dbt": dbt_run,
         "parts": [part.__dict__ for part in parts],
     }
@@ -309,19 +314,6 @@ def _rebatch(
                 part, rows = [], 0
     if part:
         yield part
-
-
-def _cutoffs(conn: Any, relation: tuple[str, str], columns: list[_Column]) -> list[str]:
-    from psycopg import sql
-
-    if "cutoff_at" not in {c.name for c in columns}:
-        return []
-    rows = conn.execute(
-        sql.SQL("select distinct cutoff_at from {} order by 1").format(
-            sql.Identifier(*relation)
-        )
-    ).fetchall()
-    return [row[0].astimezone(dt.UTC).isoformat() for row in rows]
 
 
 def _dbt_invocation(settings: Settings) -> dict[str, Any] | None:
