@@ -22,6 +22,8 @@ from ml.errors import WarehouseError
 
 logger = logging.getLogger(__name__)
 
+# The XDG_RUNTIME_DIR enrich set itself, if any (see start_embedded).
+_own_runtime_dir: list[str] = []
 EMBEDDED_DATABASE = "postgres"
 EMBEDDED_USER = "postgres"
 EMBEDDED_PORT = 5432
@@ -114,11 +116,14 @@ def start_embedded(settings: Settings) -> ServerStatus:
         return status
     settings.home.mkdir(parents=True, exist_ok=True)
     is_new = not (settings.pgdata / "PG_VERSION").exists()
-    if "XDG_RUNTIME_DIR" not in os.environ:
-        # pgserver keeps a lock file there; it must be private (0700).
+    current = os.environ.get("XDG_RUNTIME_DIR")
+    if current is None or current in _own_runtime_dir:
+        # pgserver keeps a lock file there; it must be private (0700), and a
+        # second ENRICH_HOME in this process gets its own, not the first's.
         runtime = settings.home / "run"
         runtime.mkdir(mode=0o700, exist_ok=True)
         os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+        _own_runtime_dir[:] = [str(runtime)]
     import pgserver  # slow import: only when a server is needed
 
     logger.info("starting embedded PostgreSQL in %s", settings.pgdata)
