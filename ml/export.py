@@ -31,8 +31,8 @@ import pyarrow.parquet as pq
 
 from ml import relations, warehouse
 from ml.config import Settings
-from ml.errors import EnrichError
-from ml.lake import Lake, open_lake, sha256_of
+from ml.errors import EnrichError, StorageError
+from ml.lake import Lake, complete_folders, open_lake, verified_part, write_part
 
 logger = logging.getLogger(__name__)
 
@@ -79,14 +79,6 @@ class Export:
     def rows(self) -> int:
         """Rows over all parts."""
         return int(self.manifest["rows"])
-
-
-@dataclass
-class _Part:
-    file: str
-    rows: int
-    bytes: int
-    sha256: str
 
 
 @dataclass
@@ -149,29 +141,17 @@ def _export_one(
     columns = _columns(conn, relation)
     folder = f"{EGRESS}/{dataset}/export_time={export_id}"
     schema = pa.schema([(c.name, c.arrow_type) for c in columns])
-    parts: list[_Part] = []
+    parts: list[dict[str, Any]] = []
     rows = 0
     cutoffs: set[dt.datetime] = set()
     batches = _rebatch(_stream(conn, relation, columns), settings.export.part_rows)
     # An empty set still gets one (empty) part, so readers always see the schema.
     for batch in _nonempty(batches, schema):
-        part = f"part-{len(parts):05d}.parquet"
-        local = scratch / part
         table = pa.Table.from_batches(batch, schema)
         if "cutoff_at" in table.column_names:  # noted on the way, not scanned again
             cutoffs.update(pc.unique(table["cutoff_at"]).to_pylist())
-        pq.write_table(table, local, compression="zstd")
-        parts.append(
-            _Part(
-                part,
-                sum(b.num_rows for b in batch),
-                local.stat().st_size,
-                sha256_of(local),
-            )
-        )
-        lake.put_file(local, f"{folder}/{part}")
-        local.unlink()
-        rows += parts[-1].rows
+        parts.append(write_part(lake, table, folder, len(parts), scratch))
+        rows += table.num_rows
         logger.info("%s: part %d, %s rows so far", dataset, len(parts), f"{rows:,}")
     cutoff_list = [c.astimezone(dt.UTC).isoformat() for c in sorted(cutoffs)]
     manifest = {
@@ -185,7 +165,7 @@ def _export_one(
         "as_of": cutoff_list[-1] if cutoff_list else None,
         "cutoffs": cutoff_list,
         "dbt": dbt_run,
-        "parts": [part.__dict__ for part in parts],
+        "parts": parts,
     }
     lake.write_manifest(folder, manifest)
     logger.info(
@@ -343,20 +323,7 @@ def latest_export(settings: Settings, dataset: str) -> Export:
         ExportError: There is no complete export.
     """
     lake = open_lake(settings)
-    prefix = f"{EGRESS}/{dataset}/"
-    folders = sorted(
-        {
-            key[: key.index("/", len(prefix))]
-            for key in lake.list(prefix)
-            if "/" in key[len(prefix) :]
-        },
-        reverse=True,
-    )
-    for folder in folders:
-        manifest = lake.read_manifest(folder)
-        if manifest is None:
-            logger.warning("skipping %s: no manifest (incomplete)", lake.url(folder))
-            continue
+    for folder, manifest in complete_folders(lake, f"{EGRESS}/{dataset}"):
         return Export(dataset, folder, manifest)
     raise ExportError(
         f"No complete export of {dataset} in {lake.root}: run `enrich export`."
@@ -375,15 +342,10 @@ def read_export(
     tables = []
     with tempfile.TemporaryDirectory(prefix="enrich-read-") as scratch:
         for part in exported.manifest["parts"]:
-            key = f"{exported.folder}/{part['file']}"
-            if not lake.exists(key):
-                raise ExportError(f"{lake.url(key)} is missing from its export.")
-            local = lake.get_file(key, Path(scratch) / part["file"])
-            if sha256_of(local) != part["sha256"]:
-                raise ExportError(
-                    f"{lake.url(key)} does not match its manifest checksum: "
-                    "the export was altered; export again."
-                )
+            try:
+                local = verified_part(lake, exported.folder, part, Path(scratch))
+            except StorageError as exc:
+                raise ExportError(f"{exc} (export again)") from None
             tables.append(pq.read_table(local, columns=columns))
     if not tables:
         raise ExportError(f"{lake.url(exported.folder)} lists no parts.")

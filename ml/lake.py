@@ -15,7 +15,7 @@ import logging
 import shutil
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ml import storage
 from ml.config import Settings
@@ -24,6 +24,9 @@ from ml.errors import StorageError
 logger = logging.getLogger(__name__)
 
 MANIFEST = "_manifest.json"
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class Lake(ABC):
@@ -209,9 +212,14 @@ class S3Lake(Lake):
         )
 
 
-def open_lake(settings: Settings) -> Lake:
-    """The configured lake (``storage.lake``, default ENRICH_HOME/lake)."""
-    root = settings.lake
+def open_lake(settings: Settings, root: str | None = None) -> Lake:
+    """The configured lake (``storage.lake``, default ENRICH_HOME/lake).
+
+    Args:
+        settings: Project settings (S3 endpoint and region).
+        root: Another root, e.g. where a model version's artifacts were written.
+    """
+    root = root or settings.lake
     if storage.is_s3(root):
         return S3Lake(settings, root)
     path = Path(root).expanduser()
@@ -227,3 +235,70 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def write_part(
+    lake: Lake, table: pa.Table, folder: str, index: int, scratch: Path
+) -> dict[str, Any]:
+    """Write one Parquet part of a folder; return its manifest entry.
+
+    The part is written to ``scratch`` first, checksummed, then copied to the
+    lake, so memory holds one part at most.
+    """
+    import pyarrow.parquet as pq
+
+    name = f"part-{index:05d}.parquet"
+    local = scratch / name
+    pq.write_table(table, local, compression="zstd")
+    entry = {
+        "file": name,
+        "rows": table.num_rows,
+        "bytes": local.stat().st_size,
+        "sha256": sha256_of(local),
+    }
+    lake.put_file(local, f"{folder}/{name}")
+    local.unlink()
+    return entry
+
+
+def complete_folders(lake: Lake, prefix: str) -> list[tuple[str, dict[str, Any]]]:
+    """Folders under ``prefix`` that have a manifest, newest first, with it.
+
+    Folder names sort by time (``export_time=``, ``scored_at=``). A folder
+    without a manifest (a writer that died) is skipped with a warning.
+    """
+    prefix = prefix.rstrip("/") + "/"
+    folders = sorted(
+        {
+            key[: key.index("/", len(prefix))]
+            for key in lake.list(prefix)
+            if "/" in key[len(prefix) :]
+        },
+        reverse=True,
+    )
+    found = []
+    for folder in folders:
+        manifest = lake.read_manifest(folder)
+        if manifest is None:
+            logger.warning("skipping %s: no manifest (incomplete)", lake.url(folder))
+            continue
+        found.append((folder, manifest))
+    return found
+
+
+def verified_part(lake: Lake, folder: str, part: dict[str, Any], scratch: Path) -> Path:
+    """A local copy of one part, checked against its manifest entry.
+
+    Raises:
+        StorageError: The part is missing or its checksum differs.
+    """
+    key = f"{folder}/{part['file']}"
+    if not lake.exists(key):
+        raise StorageError(f"{lake.url(key)} is missing: its folder is incomplete.")
+    local = lake.get_file(key, scratch / part["file"])
+    if sha256_of(local) != part["sha256"]:
+        raise StorageError(
+            f"{lake.url(key)} does not match its manifest checksum: the file was "
+            "altered or truncated after it was written; write it again."
+        )
+    return local

@@ -35,13 +35,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from ml import relations, storage, warehouse
 from ml.config import Settings
@@ -56,7 +54,6 @@ SYNTHETIC_SOURCE = "synthetic"
 FILE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".parquet")
 # Key of the advisory lock that serialises loaders ("enrich" in ASCII).
 LOADER_LOCK = 0x656E72696368
-COPY_SLICE_ROWS = 50_000
 # Tables partitioned by batch_id (one partition a batch).
 PARTITIONED = (
     relations.RAW_EXPERIENCE_EVENTS,
@@ -130,12 +127,6 @@ def known_event_types(settings: Settings) -> list[str]:
     return [row.event_type for row in read_event_catalogue(settings.seeds_dir)]
 
 
-def ensure_raw_schema(conn: Any) -> None:
-    """Create the raw schema and tables when missing (idempotent)."""
-    ddl = resources.files("ml").joinpath("sql/raw_schema.sql").read_text()
-    conn.execute(ddl)
-
-
 # -- batch bookkeeping --------------------------------------------------------
 
 
@@ -147,7 +138,7 @@ def _loader_session(settings: Settings) -> Iterator[Any]:
     with warehouse.connect(settings, autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(%s)", [LOADER_LOCK])
         try:
-            ensure_raw_schema(conn)
+            warehouse.ensure_schemas(conn)
             interrupted = conn.execute(
                 sql.SQL(
                     "update {} set status = 'failed', finished_at = now(), "
@@ -254,70 +245,6 @@ def _batch_transaction(conn: Any, batch_ids: list[str], source: str) -> Iterator
             f"Loading {source} failed and was rolled back; batch "
             f"{', '.join(batch_ids)} is marked failed. Cause: {reason}"
         ) from exc
-
-
-def partition_name(parent: tuple[str, str], batch_id: str) -> tuple[str, str]:
-    """The (schema, table) of the partition of ``parent`` that holds a batch."""
-    digest = hashlib.sha256(batch_id.encode()).hexdigest()[:16]
-    return parent[0], f"{parent[1]}__{digest}"
-
-
-def _new_partition(
-    conn: Any, parent: tuple[str, str], batch_id: str
-) -> tuple[str, str]:
-    """Create the batch's table, shaped like ``parent``, not yet attached.
-
-    Filled while detached, it locks nothing that readers or other loaders
-    need; its check constraint lets :func:`_attach_partitions` skip the scan.
-    """
-    from psycopg import sql
-
-    child = partition_name(parent, batch_id)
-    conn.execute(
-        sql.SQL(
-            "create table {} (like {} including defaults, "
-            "constraint batch check (batch_id = {}))"
-        ).format(sql.Identifier(*child), sql.Identifier(*parent), sql.Literal(batch_id))
-    )
-    return child
-
-
-def _attach_partitions(conn: Any, parts: list[tuple[tuple[str, str], str]]) -> None:
-    """Attach filled batch tables to their parents, last step before commit.
-
-    ATTACH holds a lock that readers do not wait for, and only until commit.
-    """
-    from psycopg import sql
-
-    for parent, batch_id in parts:
-        conn.execute(
-            sql.SQL("alter table {} attach partition {} for values in ({})").format(
-                sql.Identifier(*parent),
-                sql.Identifier(*partition_name(parent, batch_id)),
-                sql.Literal(batch_id),
-            )
-        )
-
-
-def _copy_arrow(
-    conn: Any, target: tuple[str, str], table: pa.Table, batch_id: str
-) -> None:
-    """COPY an Arrow table (plus its batch id) into ``target`` as CSV slices."""
-    from psycopg import sql
-
-    table = table.append_column(
-        "batch_id", pa.repeat(pa.scalar(batch_id, pa.string()), table.num_rows)
-    )
-    statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
-        sql.Identifier(*target),
-        sql.SQL(", ").join(sql.Identifier(name) for name in table.column_names),
-    )
-    options = pacsv.WriteOptions(include_header=False)
-    with conn.cursor().copy(statement) as copy:
-        for start in range(0, table.num_rows, COPY_SLICE_ROWS):
-            sink = pa.BufferOutputStream()
-            pacsv.write_csv(table.slice(start, COPY_SLICE_ROWS), sink, options)
-            copy.write(sink.getvalue())
 
 
 # -- generated data -----------------------------------------------------------
@@ -480,8 +407,12 @@ def _write_chunk(
             (relations.SYNTHETIC_TRUTH, batch_ids[EVENTS], chunk.truth),
         ]
         for parent, batch_id, table in parts:
-            _copy_arrow(conn, _new_partition(conn, parent, batch_id), table, batch_id)
-        _attach_partitions(conn, [(parent, batch_id) for parent, batch_id, _ in parts])
+            warehouse.copy_arrow(
+                conn, warehouse.new_partition(conn, parent, batch_id), table, batch_id
+            )
+        warehouse.attach_partitions(
+            conn, [(parent, batch_id) for parent, batch_id, _ in parts]
+        )
         for result in results:
             _finish_batch(conn, result)
     return results
@@ -513,7 +444,7 @@ def _replace_other_synthetic(conn: Any, fingerprint: str, replace: bool) -> None
             for parent in PARTITIONED:
                 conn.execute(
                     sql.SQL("drop table if exists {}").format(
-                        sql.Identifier(*partition_name(parent, batch_id))
+                        sql.Identifier(*warehouse.partition_name(parent, batch_id))
                     )
                 )
         for target in (relations.RAW_QUARANTINE, relations.RAW_BATCHES):
@@ -811,9 +742,9 @@ def _run_validation(
         if spec.dataset == EVENTS
         else relations.RAW_PROFILES
     )
-    target = sql.Identifier(*_new_partition(conn, parent, spec.batch_id))
+    target = sql.Identifier(*warehouse.new_partition(conn, parent, spec.batch_id))
     conn.execute(sql.SQL(_WRITE[spec.dataset]).format(target=target), values)
-    _attach_partitions(conn, [(parent, spec.batch_id)])
+    warehouse.attach_partitions(conn, [(parent, spec.batch_id)])
     conn.execute(sql.SQL(_WRITE_QUARANTINE).format(**names), values)
     counts = dict(
         conn.execute(

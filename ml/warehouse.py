@@ -8,19 +8,26 @@ a unix socket only. Every command that needs the database calls
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from ml.config import Settings
 from ml.errors import WarehouseError
 
 logger = logging.getLogger(__name__)
+
+# The schemas enrich owns, created on first contact (idempotent DDL, in order).
+SCHEMA_FILES = ("raw_schema.sql", "scores_schema.sql")
+COPY_SLICE_ROWS = 50_000
 
 # The XDG_RUNTIME_DIR enrich set itself, if any (see start_embedded).
 _own_runtime_dir: list[str] = []
@@ -306,3 +313,78 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "ENRICH_PGDATABASE": str(params.get("dbname", "postgres")),
         "DBT_ENV_SECRET_PGPASSWORD": str(params.get("password", "")),
     }
+
+
+# -- enrich's own tables -------------------------------------------------------
+
+
+def ensure_schemas(conn: Any, files: tuple[str, ...] = SCHEMA_FILES) -> None:
+    """Create enrich's schemas and tables when missing (raw data, scores).
+
+    Every command that writes them calls this first, so a plain ``dbt build``
+    after ``enrich generate`` finds every source it declares.
+    """
+    for name in files:
+        conn.execute(resources.files("ml").joinpath("sql", name).read_text())
+
+
+def partition_name(parent: tuple[str, str], batch_id: str) -> tuple[str, str]:
+    """The (schema, table) of the partition of ``parent`` that holds a batch."""
+    digest = hashlib.sha256(batch_id.encode()).hexdigest()[:16]
+    return parent[0], f"{parent[1]}__{digest}"
+
+
+def new_partition(conn: Any, parent: tuple[str, str], batch_id: str) -> tuple[str, str]:
+    """Create the batch's table, shaped like ``parent``, not yet attached.
+
+    Filled while detached, it locks nothing that readers or other loaders
+    need; its check constraint lets :func:`attach_partitions` skip the scan.
+    """
+    from psycopg import sql
+
+    child = partition_name(parent, batch_id)
+    conn.execute(
+        sql.SQL(
+            "create table {} (like {} including defaults, "
+            "constraint batch check (batch_id = {}))"
+        ).format(sql.Identifier(*child), sql.Identifier(*parent), sql.Literal(batch_id))
+    )
+    return child
+
+
+def attach_partitions(conn: Any, parts: list[tuple[tuple[str, str], str]]) -> None:
+    """Attach filled batch tables to their parents, last step before commit.
+
+    ATTACH holds a lock that readers do not wait for, and only until commit.
+    """
+    from psycopg import sql
+
+    for parent, batch_id in parts:
+        conn.execute(
+            sql.SQL("alter table {} attach partition {} for values in ({})").format(
+                sql.Identifier(*parent),
+                sql.Identifier(*partition_name(parent, batch_id)),
+                sql.Literal(batch_id),
+            )
+        )
+
+
+def copy_arrow(conn: Any, target: tuple[str, str], table: Any, batch_id: str) -> None:
+    """COPY an Arrow table (plus its batch id) into ``target`` as CSV slices."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    from psycopg import sql
+
+    table = table.append_column(
+        "batch_id", pa.repeat(pa.scalar(batch_id, pa.string()), table.num_rows)
+    )
+    statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
+        sql.Identifier(*target),
+        sql.SQL(", ").join(sql.Identifier(name) for name in table.column_names),
+    )
+    options = pacsv.WriteOptions(include_header=False)
+    with conn.cursor().copy(statement) as copy:
+        for start in range(0, table.num_rows, COPY_SLICE_ROWS):
+            sink = pa.BufferOutputStream()
+            pacsv.write_csv(table.slice(start, COPY_SLICE_ROWS), sink, options)
+            copy.write(sink.getvalue())
