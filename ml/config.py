@@ -97,6 +97,16 @@ class RegistrySettings(BaseModel):
     max_auc_drop: float = Field(0.01, ge=0, le=1)
 
 
+class ScoreSettings(BaseModel):
+    """Scoring (stage 5) and ingesting the scores (stage 6)."""
+
+    # Profiles scored per chunk: memory grows with it (leaf indexes of every
+    # tree for every row), speed barely does past ~50k.
+    chunk_rows: int = Field(100_000, ge=1)
+    # Rows per Parquet part of the scored ingress dataset.
+    part_rows: int = Field(500_000, ge=1)
+
+
 class Settings(BaseSettings):
     """Every setting of enrich, validated.
 
@@ -122,6 +132,7 @@ class Settings(BaseSettings):
     export: ExportSettings = ExportSettings()
     train: TrainSettings = TrainSettings()
     registry: RegistrySettings = RegistrySettings()
+    score: ScoreSettings = ScoreSettings()
 
     @field_validator("database_url", mode="before")
     @classmethod

@@ -87,7 +87,10 @@ def run_dbt(settings: Settings, command: Sequence[str]) -> DbtRun:
     """
     from dbt.cli.main import dbtRunner
 
-    warehouse.database_url(settings)  # starts the embedded server if needed
+    # Starts the embedded server if needed; the scores source must exist
+    # before the first ingest so that profiles_enriched builds.
+    with warehouse.connect(settings, autocommit=True) as conn:
+        warehouse.ensure_schemas(conn, ("scores_schema.sql",))
     os.environ.update(warehouse.dbt_environment(settings))
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     args = dbt_args(settings, command)

@@ -195,9 +195,14 @@ def register(settings: Settings, trained: Any) -> tuple[Version, bool]:
     return _version(row), True
 
 
+def artifact_folder(name: str, number: int) -> str:
+    """The lake folder of a version's artifacts."""
+    return f"models/{name}/v{number}"
+
+
 def _write_artifacts(settings: Settings, name: str, number: int, trained: Any) -> str:
     lake = open_lake(settings)
-    folder = f"models/{name}/v{number}"
+    folder = artifact_folder(name, number)
     metadata = {
         "model_name": name,
         "version": number,

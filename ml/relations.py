@@ -24,3 +24,12 @@ ML_SCORING_SET = (ML_SCHEMA, "ml_scoring_set")
 # The model registry (one row per trained model version).
 REGISTRY_SCHEMA = "registry"
 MODEL_VERSIONS = (REGISTRY_SCHEMA, "model_versions")
+
+# Scores written back by `enrich ingest` (history), and its batch log.
+SCORES_SCHEMA = "scores"
+PROPENSITY_SCORES = (SCORES_SCHEMA, "propensity_scores")
+INGEST_BATCHES = (SCORES_SCHEMA, "ingest_batches")
+
+# The profile store: every known profile with its current score (a dbt mart).
+PROFILES_SCHEMA = "profiles"
+PROFILES_ENRICHED = (PROFILES_SCHEMA, "profiles_enriched")

@@ -85,6 +85,30 @@ class TrainedModel:
 # -- data -------------------------------------------------------------------------
 
 
+def prepare(
+    frame: pd.DataFrame, features: list[str], categorical: list[str]
+) -> pd.DataFrame:
+    """Feature columns as the model takes them, in training and in scoring.
+
+    Categorical values become text with ``(missing)`` for null; booleans
+    become 0/1. Other columns pass through; the input is not modified.
+    """
+    frame = frame.copy()
+    for column in categorical:
+        frame[column] = frame[column].fillna("(missing)").astype(str)
+    for column in features:
+        if pd.api.types.is_bool_dtype(frame[column]):
+            frame[column] = frame[column].astype("int8")
+        elif column not in categorical and frame[column].dtype == object:
+            # A boolean with nulls (object in pandas): 0/1 with NaN for null.
+            frame[column] = (
+                frame[column]
+                .astype("boolean")
+                .to_numpy(dtype="float64", na_value=np.nan)
+            )
+    return frame
+
+
 def split(frame: pd.DataFrame, settings: TrainSettings) -> Split:
     """Split by time: the latest cutoff is the holdout, earlier ones train.
 
@@ -104,12 +128,7 @@ def split(frame: pd.DataFrame, settings: TrainSettings) -> Split:
         for c in features
         if pd.api.types.is_string_dtype(frame[c]) or frame[c].dtype == object
     ]
-    frame = frame.copy()
-    for column in categorical:
-        frame[column] = frame[column].fillna("(missing)").astype(str)
-    for column in features:
-        if pd.api.types.is_bool_dtype(frame[column]):
-            frame[column] = frame[column].astype("int8")
+    frame = prepare(frame, features, categorical)
     # A fixed row order: CatBoost's ordered boosting depends on it, and the
     # export's order is the warehouse's, which may change between builds.
     frame = frame.sort_values(["cutoff_at", "profile_id"], ignore_index=True)

@@ -102,3 +102,38 @@ def built(settings, warehouse):
         else None
     )
     return params, run
+
+
+def _quick(settings, **train_overrides):
+    """Small, fast training parameters (each set is its own fingerprint)."""
+    fast = {"iterations": 60, "baseline_trees": 20, "shap_sample_rows": 200}
+    return settings.model_copy(
+        update={
+            "train": settings.train.model_copy(update={**fast, **train_overrides}),
+            "registry": settings.registry.model_copy(
+                update={"min_auc": 0.3, "max_auc_drop": 0.0}
+            ),
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def quick():
+    """Settings with small training parameters: ``quick(settings, **overrides)``."""
+    return _quick
+
+
+@pytest.fixture(scope="module")
+def production(built, settings, warehouse):
+    """A fresh registry whose production model was trained on a new export."""
+    from ml import export, registry, train
+    from ml.warehouse import connect
+
+    with connect(settings) as conn:
+        conn.execute("drop schema if exists registry cascade")
+    exported = export.export(settings)
+    fast = _quick(settings, iterations=80)
+    version, _ = registry.register(fast, train.train(fast, exported[0]))
+    version, decision = registry.promote(fast, version.version)
+    assert version.status == "production", decision
+    return version

@@ -16,19 +16,6 @@ pytestmark = pytest.mark.integration
 ENRICH = Path(sys.executable).parent / "enrich"
 
 
-def quick(settings, **train_overrides):
-    """Small, fast training parameters (each set is its own fingerprint)."""
-    fast = {"iterations": 60, "baseline_trees": 20, "shap_sample_rows": 200}
-    return settings.model_copy(
-        update={
-            "train": settings.train.model_copy(update={**fast, **train_overrides}),
-            "registry": settings.registry.model_copy(
-                update={"min_auc": 0.3, "max_auc_drop": 0.0}
-            ),
-        }
-    )
-
-
 @pytest.fixture(scope="module")
 def exported(built, settings, warehouse):
     from ml.warehouse import connect
@@ -39,7 +26,7 @@ def exported(built, settings, warehouse):
     return training
 
 
-def test_training_evaluates_on_the_latest_cutoff(exported, settings):
+def test_training_evaluates_on_the_latest_cutoff(exported, settings, quick):
     trained = train.train(quick(settings), exported)
     assert trained.data["holdout_cutoff"] == exported.manifest["cutoffs"][-1]
     assert trained.data["rows"]["holdout"] > 500
@@ -65,7 +52,7 @@ def test_training_evaluates_on_the_latest_cutoff(exported, settings):
     assert again.metrics["roc_auc"] == pytest.approx(metrics["roc_auc"], abs=1e-9)
 
 
-def test_the_promotion_gate_and_rollback(exported, settings):
+def test_the_promotion_gate_and_rollback(exported, settings, quick):
     weak = quick(settings, iterations=2, depth=1)
     strong = quick(settings, iterations=120, depth=4)
 

@@ -1,0 +1,417 @@
+"""Stage 6: ingest scored datasets into the profile store.
+
+Loads the latest complete scores dataset of the lake's ingress folder (see
+:mod:`ml.score`) into ``scores.propensity_scores``, which keeps history: one
+row per profile, model, model version and as_of.
+
+Nothing becomes visible before it is checked. In one transaction the rows
+are copied into a new partition (not yet attached), checked (manifest and
+checksums, readable Parquet, probabilities in [0, 1], one row per profile,
+every profile known to the profile store), and only then attached, while the
+partition of an earlier ingest of the same model version and as_of is dropped.
+A failure, or a killed process, rolls everything back: readers keep the
+previous scores. Every attempt is a row of ``scores.ingest_batches``
+(running -> success | failed, with the reason); an attempt left running by
+a killed process is marked failed by the next ingest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ml import relations, score, warehouse
+from ml.config import Settings
+from ml.errors import EnrichError, StorageError
+from ml.lake import complete_folders, open_lake, verified_part
+
+logger = logging.getLogger(__name__)
+
+# Key of the advisory lock that serialises ingests ("ingest" in ASCII).
+INGEST_LOCK = 0x696E67657374
+# What a scores dataset must carry: the contract columns and the rest we store.
+CONTRACT = ("profile_id", "propensity", "model_version", "as_of")
+STORED = tuple(score.SCHEMA.names)
+EXAMPLES = 3
+
+
+class IngestError(EnrichError):
+    """A scores dataset was refused, or the ingest failed (nothing changed)."""
+
+
+@dataclass
+class IngestResult:
+    """What one ingest did."""
+
+    batch_id: str
+    source: str
+    status: str  # success | skipped
+    rows: int
+    model_name: str
+    model_version: int
+    as_of: dt.datetime
+    replaced: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _sql(text: str) -> Any:
+    from psycopg import sql
+
+    return sql.SQL(text).format(
+        scores=sql.Identifier(*relations.PROPENSITY_SCORES),
+        batches=sql.Identifier(*relations.INGEST_BATCHES),
+        profiles=sql.Identifier(*relations.PROFILES_ENRICHED),
+    )
+
+
+@contextlib.contextmanager
+def _session(settings: Settings) -> Iterator[Any]:
+    """An autocommit connection holding the ingest lock, schema in place."""
+    with warehouse.connect(settings, autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(%s)", [INGEST_LOCK])
+        try:
+            warehouse.ensure_schemas(conn)
+            interrupted = conn.execute(
+                _sql(
+                    "update {batches} set status = 'failed', finished_at = now(), "
+                    "error = 'interrupted: the ingest stopped before it finished; "
+                    "the previous scores stayed in place' "
+                    "where status = 'running' returning batch_id"
+                )
+            ).fetchall()
+            for (batch_id,) in interrupted:
+                logger.warning("ingest %s was interrupted; marked failed", batch_id)
+            yield conn
+        finally:
+            if not conn.closed:
+                conn.execute("select pg_advisory_unlock(%s)", [INGEST_LOCK])
+
+
+def latest_scores(settings: Settings) -> score.Scored:
+    """The newest complete scores dataset in the lake's ingress folder.
+
+    Raises:
+        IngestError: There is none.
+    """
+    lake = open_lake(settings)
+    for folder, manifest in complete_folders(lake, f"{score.INGRESS}/{score.DATASET}"):
+        return score.Scored(folder, manifest)
+    raise IngestError(
+        f"No complete scores dataset in {lake.url(score.INGRESS)}: "
+        "run `enrich score` first."
+    )
+
+
+def _check_manifest(scored: score.Scored) -> None:
+    manifest = scored.manifest
+    problems = []
+    if manifest.get("dataset") != score.DATASET:
+        problems.append(
+            f"dataset is {manifest.get('dataset')!r}, not {score.DATASET!r}"
+        )
+    for key in ("run_id", "model_name", "model_version", "as_of", "rows", "parts"):
+        if key not in manifest:
+            problems.append(f"no {key!r}")
+    names = {column.get("name") for column in manifest.get("columns", [])}
+    absent = [name for name in STORED if name not in names]
+    if absent:
+        problems.append(f"columns missing: {', '.join(absent)}")
+    if not problems:
+        listed = sum(int(part["rows"]) for part in manifest["parts"])
+        if listed != int(manifest["rows"]):
+            problems.append(
+                f"parts hold {listed} rows, the manifest says {manifest['rows']}"
+            )
+    if problems:
+        raise IngestError(
+            f"The manifest of {scored.folder} does not describe a scores dataset: "
+            f"{'; '.join(problems)}. Nothing was ingested."
+        )
+
+
+def ingest(settings: Settings, scored: score.Scored | None = None) -> IngestResult:
+    """Ingest a scores dataset (default: the latest complete one), atomically.
+
+    Args:
+        settings: Project settings.
+        scored: The dataset to ingest; the newest complete one when None.
+
+    Returns:
+        What was done. A dataset already ingested (and not replaced since)
+        is skipped.
+
+    Raises:
+        IngestError: The dataset was refused or the ingest failed; the
+            previous scores are untouched and the attempt is marked failed.
+    """
+    started = time.perf_counter()
+    scored = scored or latest_scores(settings)
+    _check_manifest(scored)
+    manifest = scored.manifest
+    lake = open_lake(settings)
+    source = lake.url(scored.folder)
+    model_name = str(manifest["model_name"])
+    model_version = int(manifest["model_version"])
+    as_of = dt.datetime.fromisoformat(manifest["as_of"])
+    with _session(settings) as conn:
+        done = conn.execute(
+            _sql(
+                "select batch_id, rows_ingested from {batches} "
+                "where source = %s and status = 'success'"
+            ),
+            [source],
+        ).fetchone()
+        if done is not None:
+            logger.info("%s is already ingested (%s)", source, done[0])
+            return IngestResult(
+                done[0], source, "skipped", done[1], model_name, model_version, as_of
+            )
+        batch_id = "ingest-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        conn.execute(
+            _sql(
+                "insert into {batches} (batch_id, source, run_id, model_name, "
+                "model_version, as_of, status) "
+                "values (%s, %s, %s, %s, %s, %s, 'running')"
+            ),
+            [batch_id, source, manifest["run_id"], model_name, model_version, as_of],
+        )
+        try:
+            with conn.transaction():
+                rows = _copy_checked(settings, conn, scored, batch_id)
+                replaced = _swap(conn, batch_id, model_name, model_version, as_of)
+                conn.execute(
+                    _sql(
+                        "update {batches} set status = 'success', rows_ingested = %s, "
+                        "finished_at = clock_timestamp() where batch_id = %s"
+                    ),
+                    [rows, batch_id],
+                )
+        except Exception as exc:
+            reason = (
+                f"{exc}"
+                if isinstance(exc, EnrichError)
+                else f"{type(exc).__name__}: {exc}"
+            )
+            with contextlib.suppress(Exception):
+                conn.execute(
+                    _sql(
+                        "update {batches} set status = 'failed', error = %s, "
+                        "finished_at = clock_timestamp() where batch_id = %s"
+                    ),
+                    [reason[:2000], batch_id],
+                )
+            if isinstance(exc, EnrichError):
+                raise
+            raise IngestError(
+                f"Ingesting {source} failed and was rolled back; the previous "
+                f"scores are in place and {batch_id} is marked failed. Cause: {reason}"
+            ) from exc
+    seconds = time.perf_counter() - started
+    logger.info(
+        "ingested %s scores of %s v%d as of %s in %.1f s (%.0f rows/s)%s",
+        f"{rows:,}",
+        model_name,
+        model_version,
+        as_of.date(),
+        seconds,
+        rows / seconds if seconds else 0,
+        f"; replaced {', '.join(replaced)}" if replaced else "",
+    )
+    return IngestResult(
+        batch_id,
+        source,
+        "success",
+        rows,
+        model_name,
+        model_version,
+        as_of,
+        replaced,
+        seconds,
+    )
+
+
+def _copy_checked(
+    settings: Settings, conn: Any, scored: score.Scored, batch_id: str
+) -> int:
+    """Copy every part into the batch's new partition, checking as it goes."""
+    from psycopg import sql
+
+    manifest = scored.manifest
+    lake = open_lake(settings)
+    child = warehouse.new_partition(conn, relations.PROPENSITY_SCORES, batch_id)
+    rows = 0
+    with tempfile.TemporaryDirectory(prefix="enrich-ingest-") as scratch:
+        for number, part in enumerate(manifest["parts"], start=1):
+            try:
+                local = verified_part(lake, scored.folder, part, Path(scratch))
+            except StorageError as exc:
+                raise IngestError(f"Refused: {exc} Nothing was ingested.") from None
+            table = _read_part(local, part, scored)
+            _check_values(table, part, manifest)
+            warehouse.copy_arrow(conn, child, table.select(STORED), batch_id)
+            rows += table.num_rows
+            logger.info(
+                "ingest: part %d of %d copied (%s rows)",
+                number,
+                len(manifest["parts"]),
+                f"{rows:,}",
+            )
+    if rows != int(manifest["rows"]):
+        raise IngestError(
+            f"Refused: {scored.folder} holds {rows:,} rows, its manifest says "
+            f"{int(manifest['rows']):,}. Nothing was ingested."
+        )
+    target = sql.Identifier(*child)
+    duplicates = conn.execute(
+        sql.SQL(
+            "select count(*), (array_agg(profile_id order by profile_id))[1:%s] "
+            "from (select profile_id from {} group by profile_id "
+            "having count(*) > 1) as repeated"
+        ).format(target),
+        [EXAMPLES],
+    ).fetchone()
+    if duplicates[0]:
+        raise IngestError(
+            f"Refused: {duplicates[0]:,} profile(s) have more than one score in "
+            f"{scored.folder}, e.g. {', '.join(duplicates[1])}. A run scores each "
+            "profile once: score again. Nothing was ingested."
+        )
+    if conn.execute(
+        "select to_regclass(%s) is null", [".".join(relations.PROFILES_ENRICHED)]
+    ).fetchone()[0]:
+        raise IngestError(
+            f"The profile store {'.'.join(relations.PROFILES_ENRICHED)} does not "
+            "exist yet: run `enrich featurize` first. Nothing was ingested."
+        )
+    unknown = conn.execute(
+        sql.SQL(
+            "select count(*), (array_agg(scores.profile_id "
+            "order by scores.profile_id))[1:%s] "
+            "from {} as scores where not exists (select from {} as profiles "
+            "where profiles.profile_id = scores.profile_id)"
+        ).format(target, sql.Identifier(*relations.PROFILES_ENRICHED)),
+        [EXAMPLES],
+    ).fetchone()
+    if unknown[0]:
+        raise IngestError(
+            f"Refused: {unknown[0]:,} scored profile(s) are not in the profile "
+            f"store, e.g. {', '.join(unknown[1])}. Were they scored on another "
+            "warehouse's data? Nothing was ingested."
+        )
+    return rows
+
+
+def _read_part(local: Path, part: dict[str, Any], scored: score.Scored) -> pa.Table:
+    try:
+        table = pq.read_table(local)
+    except (pa.ArrowException, OSError) as exc:
+        raise IngestError(
+            f"Refused: {part['file']} of {scored.folder} is not a readable Parquet "
+            f"file ({exc}); it may be truncated. Nothing was ingested."
+        ) from None
+    absent = [name for name in STORED if name not in table.column_names]
+    if absent:
+        raise IngestError(
+            f"Refused: {part['file']} of {scored.folder} lacks columns "
+            f"{', '.join(absent)}. Nothing was ingested."
+        )
+    if table.num_rows != int(part["rows"]):
+        raise IngestError(
+            f"Refused: {part['file']} of {scored.folder} holds {table.num_rows:,} "
+            f"rows, its manifest says {int(part['rows']):,}. Nothing was ingested."
+        )
+    return table
+
+
+def _check_values(
+    table: pa.Table, part: dict[str, Any], manifest: dict[str, Any]
+) -> None:
+    """Probabilities in [0, 1], ids present, one model version and as_of."""
+    where = f"{part['file']} of run {manifest['run_id']}"
+    propensity = table["propensity"]
+    # Null and NaN fail the range test too.
+    bad = pc.fill_null(
+        pc.invert(
+            pc.and_(pc.greater_equal(propensity, 0.0), pc.less_equal(propensity, 1.0))
+        ),
+        True,
+    )
+    count = pc.sum(bad.cast(pa.int64())).as_py() or 0
+    if count:
+        examples = pc.filter(table["profile_id"], bad)
+        values = pc.filter(propensity, bad)
+        shown = ", ".join(
+            f"{pid}: {value}"
+            for pid, value in zip(
+                examples.slice(0, EXAMPLES).to_pylist(),
+                values.slice(0, EXAMPLES).to_pylist(),
+                strict=True,
+            )
+        )
+        raise IngestError(
+            f"Refused: {count:,} propensities in {where} are not probabilities in "
+            f"[0, 1] (e.g. {shown}). Nothing was ingested."
+        )
+    if table["profile_id"].null_count:
+        raise IngestError(
+            f"Refused: {table['profile_id'].null_count:,} rows of {where} have no "
+            "profile_id. Nothing was ingested."
+        )
+    as_of = dt.datetime.fromisoformat(manifest["as_of"])
+    for name, expected in (
+        ("model_version", int(manifest["model_version"])),
+        ("as_of", as_of),
+    ):
+        values = pc.unique(table[name]).to_pylist()
+        if values and values != [expected]:
+            raise IngestError(
+                f"Refused: {where} has {name} {values[:EXAMPLES]}, its manifest says "
+                f"{expected}. Nothing was ingested."
+            )
+
+
+def _swap(
+    conn: Any, batch_id: str, model_name: str, model_version: int, as_of: dt.datetime
+) -> list[str]:
+    """Attach the new partition; drop the one it replaces (same transaction)."""
+    from psycopg import sql
+
+    replaced = [
+        row[0]
+        for row in conn.execute(
+            _sql(
+                "select batch_id from {batches} where status = 'success' "
+                "and model_name = %s and model_version = %s and as_of = %s"
+            ),
+            [model_name, model_version, as_of],
+        ).fetchall()
+    ]
+    for old in replaced:
+        conn.execute(
+            sql.SQL("drop table if exists {}").format(
+                sql.Identifier(
+                    *warehouse.partition_name(relations.PROPENSITY_SCORES, old)
+                )
+            )
+        )
+    if replaced:
+        conn.execute(
+            _sql(
+                "update {batches} set status = 'replaced', replaced_by = %s "
+                "where batch_id = any(%s)"
+            ),
+            [batch_id, replaced],
+        )
+    warehouse.attach_partitions(conn, [(relations.PROPENSITY_SCORES, batch_id)])
+    return replaced

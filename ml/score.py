@@ -1,0 +1,488 @@
+"""Stage 5: score every eligible profile with a registered model.
+
+Reads the latest complete scoring export (or the one for a given as_of),
+scores it chunk by chunk with the production model (or a given version) and
+writes the scores to the lake as an ingress dataset, the way scores return to
+a platform: ``<lake>/ingress/propensity_scores/scored_at=<UTC timestamp>/``
+with Parquet parts and a ``_manifest.json`` written last.
+
+Each row: the profile, its calibrated propensity, percentile and decile within
+the run (10 = highest), the three features with the largest SHAP contributions
+(with their signed contributions in the model's log-odds), model name and
+version, as_of, scored_at and the run id. SHAP values are CatBoost's own,
+looked up per tree and leaf (see :class:`Explainer`), so explaining a million
+profiles costs seconds, not minutes.
+
+Memory stays bounded: one chunk of features at a time, plus one float per
+profile for the run's percentiles.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ml import export, registry, relations, train, warehouse
+from ml.config import Settings
+from ml.errors import EnrichError, StorageError
+from ml.lake import Lake, complete_folders, open_lake, verified_part, write_part
+
+logger = logging.getLogger(__name__)
+
+DATASET = "propensity_scores"
+INGRESS = "ingress"
+FORMAT_VERSION = 1
+REASONS = 3
+SCHEMA = pa.schema(
+    [
+        ("profile_id", pa.string()),
+        ("propensity", pa.float64()),
+        ("percentile", pa.float64()),
+        ("decile", pa.int16()),
+        *(
+            field
+            for n in range(1, REASONS + 1)
+            for field in (
+                (f"reason_{n}", pa.string()),
+                (f"reason_{n}_shap", pa.float64()),
+            )
+        ),
+        ("model_name", pa.string()),
+        ("model_version", pa.int32()),
+        ("as_of", pa.timestamp("us", tz="UTC")),
+        ("scored_at", pa.timestamp("us", tz="UTC")),
+        ("run_id", pa.string()),
+    ]
+)
+
+
+class ScoreError(EnrichError):
+    """Scoring cannot run (no model, no scoring export, mismatched features)."""
+
+
+@dataclass
+class ScoringModel:
+    """A registered model, loaded from its artifacts, ready to score."""
+
+    version: registry.Version
+    model: Any
+    calibrator: train.Calibrator
+    features: list[str]
+    categorical: list[str]
+
+
+@dataclass
+class Scored:
+    """One complete scores dataset in the lake."""
+
+    folder: str
+    manifest: dict[str, Any]
+
+    @property
+    def rows(self) -> int:
+        """Profiles scored."""
+        return int(self.manifest["rows"])
+
+
+def load_model(settings: Settings, version: int | None = None) -> ScoringModel:
+    """Load a version's model from the lake (default: the production one).
+
+    Raises:
+        RegistryError: No such version, or no production model.
+        ScoreError: The version's artifacts are incomplete.
+    """
+    from catboost import CatBoostClassifier
+
+    found = registry.get(settings, version)
+    # Artifacts stay where training wrote them, whatever the lake is today.
+    folder = registry.artifact_folder(found.model_name, found.version)
+    uri = found.artifact_uri
+    lake = open_lake(settings, uri[: -len(folder)] if uri.endswith(folder) else None)
+    manifest = lake.read_manifest(folder)
+    if manifest is None or "model.cbm" not in manifest.get("files", []):
+        raise ScoreError(
+            f"The artifacts of {found.model_name} v{found.version} in "
+            f"{lake.url(folder)} are incomplete: train again (`enrich train`)."
+        )
+    model = CatBoostClassifier()
+    with tempfile.TemporaryDirectory(prefix="enrich-model-") as scratch:
+        local = lake.get_file(f"{folder}/model.cbm", Path(scratch) / "model.cbm")
+        model.load_model(str(local))
+    calibration = manifest["calibration"]
+    return ScoringModel(
+        found,
+        model,
+        train.Calibrator(float(calibration["a"]), float(calibration["b"])),
+        list(manifest["features"]),
+        list(manifest["categorical_features"]),
+    )
+
+
+class Explainer:
+    """Exact SHAP values of a CatBoost model, by table lookup per tree.
+
+    For one tree, a row's SHAP vector depends only on the leaf the row
+    reaches. So each (tree, leaf) pair is explained once, by CatBoost itself
+    on a one-tree copy of the model, the first time a row reaches it; every
+    row then adds a few table entries per tree. The result equals
+    ``get_feature_importance(type="ShapValues")`` (without the bias column).
+    """
+
+    def __init__(self, model: Any, n_features: int) -> None:
+        self.model = model
+        self.n_features = n_features
+        self.trees = int(model.tree_count_)
+        counts = [int(c) for c in model.get_tree_leaf_counts()]
+        self._full = [np.zeros((count, n_features)) for count in counts]
+        self._known = [np.zeros(count, dtype=bool) for count in counts]
+        # Per tree: the features it touches and their table, feature-major.
+        self._used = [np.zeros(0, dtype=np.intp) for _ in counts]
+        self._table = [np.zeros((0, count)) for count in counts]
+
+    def contributions(self, pool: Any, leaves: np.ndarray) -> np.ndarray:
+        """SHAP values of the pool's rows, feature-major: shape (features, rows).
+
+        Args:
+            pool: The rows as a CatBoost ``Pool``.
+            leaves: ``model.calc_leaf_indexes(pool)``, shape (rows, trees).
+        """
+        by_tree = np.ascontiguousarray(leaves.T)
+        self._learn(pool, by_tree)
+        result = np.zeros((self.n_features, by_tree.shape[1]))
+        for tree in range(self.trees):
+            index = by_tree[tree]
+            table = self._table[tree]
+            for row, feature in enumerate(self._used[tree]):
+                result[feature] += table[row].take(index)
+        return result
+
+    def _learn(self, pool: Any, by_tree: np.ndarray) -> None:
+        """Explain the (tree, leaf) pairs these rows reach for the first time."""
+        for tree in range(self.trees):
+            index = by_tree[tree]
+            reached = np.zeros(self._known[tree].size, dtype=bool)
+            reached[index] = True
+            missing = np.flatnonzero(reached & ~self._known[tree])
+            if missing.size == 0:
+                continue
+            # One row per missing leaf stands for every row that reaches it.
+            some_row = np.full(self._known[tree].size, -1)
+            some_row[index] = np.arange(index.size)
+            rows = some_row[missing].tolist()
+            single = self.model.copy()
+            single.shrink(ntree_end=tree + 1, ntree_start=tree)
+            values = single.get_feature_importance(pool.slice(rows), type="ShapValues")[
+                :, :-1
+            ]
+            self._full[tree][missing] = values
+            self._known[tree][missing] = True
+            used = np.flatnonzero(np.any(self._full[tree] != 0, axis=0))
+            self._used[tree] = used
+            self._table[tree] = np.ascontiguousarray(self._full[tree][:, used].T)
+
+
+def top_reasons(
+    contributions: np.ndarray, features: list[str], count: int = REASONS
+) -> list[tuple[pa.Array, pa.Array]]:
+    """The ``count`` largest |SHAP| features per row, largest first.
+
+    Args:
+        contributions: SHAP values, shape (features, rows).
+        features: Feature names, in the model's order.
+        count: Reasons per row.
+
+    Returns:
+        Per rank: (feature names, signed contributions); null where a row
+        has fewer features with a non-zero contribution.
+    """
+    size = contributions.shape[1]
+    magnitude = np.abs(contributions)
+    k = min(count, len(features))
+    if k < len(features):
+        top = np.argpartition(-magnitude, k - 1, axis=0)[:k]
+    else:
+        top = np.tile(np.arange(k)[:, None], (1, size))
+    order = np.argsort(
+        -np.take_along_axis(magnitude, top, axis=0), axis=0, kind="stable"
+    )
+    top = np.take_along_axis(top, order, axis=0)
+    names = pa.array(features, pa.string())
+    result = []
+    for rank in range(count):
+        if rank >= k:
+            result.append((pa.nulls(size, pa.string()), pa.nulls(size, pa.float64())))
+            continue
+        value = np.take_along_axis(contributions, top[rank : rank + 1], axis=0)[0]
+        empty = value == 0
+        indices = pa.array(top[rank].astype(np.int32), mask=empty)
+        result.append(
+            (
+                pa.DictionaryArray.from_arrays(indices, names).cast(pa.string()),
+                pa.array(value, pa.float64(), mask=empty),
+            )
+        )
+    return result
+
+
+def rank(propensity: np.ndarray, everyone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile (0-100] and decile (1-10, 10 = highest) within the run.
+
+    The percentile is the share of the run scoring at or below a profile;
+    equal scores share their percentile and decile.
+    """
+    below = np.searchsorted(everyone, propensity, side="right")
+    percentile = 100.0 * below / everyone.size
+    decile = np.clip(np.ceil(percentile / 10.0), 1, 10).astype(np.int16)
+    return percentile, decile
+
+
+def scoring_export(settings: Settings, as_of: dt.date | None = None) -> export.Export:
+    """The latest complete scoring export, or the latest one for ``as_of``.
+
+    Raises:
+        ScoreError: No such export.
+    """
+    if as_of is None:
+        try:
+            return export.latest_export(settings, "ml_scoring_set")
+        except export.ExportError as exc:
+            raise ScoreError(str(exc)) from None
+    lake = open_lake(settings)
+    for folder, manifest in complete_folders(lake, f"{export.EGRESS}/ml_scoring_set"):
+        if str(manifest.get("as_of") or "")[:10] == as_of.isoformat():
+            return export.Export("ml_scoring_set", folder, manifest)
+    raise ScoreError(
+        f"No scoring export as of {as_of}: build the features for that date "
+        f"(`enrich featurize --as-of {as_of}`) and export them "
+        "(`enrich export --dataset scoring`)."
+    )
+
+
+def score(
+    settings: Settings, model_version: int | None = None, as_of: dt.date | None = None
+) -> Scored:
+    """Score every profile of a scoring export and write the scores to the lake.
+
+    Args:
+        settings: Project settings (``score`` section, lake, registry).
+        model_version: The version to score with; the production one when None.
+        as_of: Score the latest export for this date; the latest one when None.
+
+    Returns:
+        The complete scores dataset.
+
+    Raises:
+        ScoreError: No model, no export, or the export lacks the model's features.
+        RegistryError: The version does not exist, or no model is in production.
+    """
+    started = time.perf_counter()
+    loaded = load_model(settings, model_version)
+    exported = scoring_export(settings, as_of)
+    columns = {c["name"] for c in exported.manifest["columns"]}
+    missing = [f for f in loaded.features if f not in columns]
+    if missing:
+        raise ScoreError(
+            f"The scoring export {exported.folder} lacks features "
+            f"{loaded.version.model_name} v{loaded.version.version} was trained "
+            f"on: {', '.join(missing[:5])}. Score with a version trained on the "
+            "current features (`enrich model list`), or train again."
+        )
+    if exported.rows == 0:
+        raise ScoreError(
+            f"The scoring export {exported.folder} has no rows: no profile is "
+            "eligible at its as_of."
+        )
+    scored_at = dt.datetime.now(dt.UTC)
+    run_id = scored_at.strftime("%Y%m%dT%H%M%S.%fZ")
+    as_of_at = dt.datetime.fromisoformat(exported.manifest["as_of"])
+    lake = open_lake(settings)
+    folder = f"{INGRESS}/{DATASET}/scored_at={run_id}"
+    explainer = Explainer(loaded.model, len(loaded.features))
+    logger.info(
+        "scoring %s profiles as of %s with %s v%d (%d trees)",
+        f"{exported.rows:,}",
+        as_of_at.date(),
+        loaded.version.model_name,
+        loaded.version.version,
+        explainer.trees,
+    )
+    with tempfile.TemporaryDirectory(prefix="enrich-score-") as work:
+        scratch = Path(work)
+        # Pass 1: propensities and reasons, chunk by chunk, to scratch files.
+        chunk_files, propensities, done = [], [], 0
+        for chunk in _chunks(settings, lake, exported, loaded, scratch):
+            table = _score_chunk(chunk, loaded, explainer)
+            path = scratch / f"chunk-{len(chunk_files):05d}.parquet"
+            pq.write_table(table, path, compression="none")
+            chunk_files.append(path)
+            propensities.append(table["propensity"].to_numpy())
+            done += table.num_rows
+            logger.info(
+                "scored %s of %s profiles (%.0f profiles/s)",
+                f"{done:,}",
+                f"{exported.rows:,}",
+                done / (time.perf_counter() - started),
+            )
+        everyone = np.sort(np.concatenate(propensities))
+        del propensities
+        # Pass 2: percentiles and deciles within the run, then the parts.
+        constants = {
+            "model_name": pa.scalar(loaded.version.model_name, pa.string()),
+            "model_version": pa.scalar(loaded.version.version, pa.int32()),
+            "as_of": pa.scalar(as_of_at, pa.timestamp("us", tz="UTC")),
+            "scored_at": pa.scalar(scored_at, pa.timestamp("us", tz="UTC")),
+            "run_id": pa.scalar(run_id, pa.string()),
+        }
+        parts = []
+        for path in chunk_files:
+            table = pq.read_table(path)
+            path.unlink()
+            percentile, decile = rank(table["propensity"].to_numpy(), everyone)
+            table = table.append_column("percentile", pa.array(percentile))
+            table = table.append_column("decile", pa.array(decile))
+            for name, value in constants.items():
+                table = table.append_column(name, pa.repeat(value, table.num_rows))
+            table = table.select(SCHEMA.names).cast(SCHEMA)
+            parts.append(write_part(lake, table, folder, len(parts), scratch))
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "dataset": DATASET,
+        "run_id": run_id,
+        "model_name": loaded.version.model_name,
+        "model_version": loaded.version.version,
+        "as_of": as_of_at.isoformat(),
+        "scored_at": scored_at.isoformat(),
+        "scoring_export": exported.folder,
+        "scoring_export_id": exported.export_id,
+        "rows": int(everyone.size),
+        "columns": [{"name": f.name, "type": str(f.type)} for f in SCHEMA],
+        "summary": {
+            "mean_propensity": float(everyone.mean()),
+            "median_propensity": float(np.median(everyone)),
+            "top_decile_min_propensity": float(np.quantile(everyone, 0.9)),
+        },
+        "parts": parts,
+    }
+    lake.write_manifest(folder, manifest)
+    seconds = time.perf_counter() - started
+    logger.info(
+        "%s profiles scored in %.1f s (%.0f profiles/s) -> %s",
+        f"{everyone.size:,}",
+        seconds,
+        everyone.size / seconds,
+        lake.url(folder),
+    )
+    return Scored(folder, manifest)
+
+
+def _chunks(
+    settings: Settings,
+    lake: Lake,
+    exported: export.Export,
+    loaded: ScoringModel,
+    scratch: Path,
+) -> Iterator[pa.Table]:
+    """The export's rows in chunks of ``score.chunk_rows``, parts verified."""
+    wanted = ["profile_id", *loaded.features]
+    downloads = scratch / "export"
+    downloads.mkdir()
+    for part in exported.manifest["parts"]:
+        try:
+            local = verified_part(lake, exported.folder, part, downloads)
+        except StorageError as exc:
+            raise ScoreError(f"{exc} (export again: `enrich export`)") from None
+        for batch in pq.ParquetFile(local).iter_batches(
+            batch_size=settings.score.chunk_rows, columns=wanted
+        ):
+            if batch.num_rows:
+                yield pa.Table.from_batches([batch])
+        if local.is_relative_to(downloads):
+            local.unlink()
+
+
+def _score_chunk(
+    chunk: pa.Table, loaded: ScoringModel, explainer: Explainer
+) -> pa.Table:
+    """Propensities and top reasons of one chunk (no ranks yet)."""
+    from catboost import Pool
+
+    frame = train.prepare(chunk.to_pandas(), loaded.features, loaded.categorical)
+    pool = Pool(frame[loaded.features], cat_features=loaded.categorical)
+    raw = loaded.model.predict_proba(pool)[:, 1]
+    propensity = loaded.calibrator.apply(raw)
+    leaves = loaded.model.calc_leaf_indexes(pool)
+    contributions = explainer.contributions(pool, leaves)
+    del leaves
+    columns: dict[str, pa.Array] = {
+        "profile_id": chunk["profile_id"].combine_chunks(),
+        "propensity": pa.array(propensity, pa.float64()),
+    }
+    for n, (names, values) in enumerate(
+        top_reasons(contributions, loaded.features), start=1
+    ):
+        columns[f"reason_{n}"] = names
+        columns[f"reason_{n}_shap"] = values
+    return pa.table(columns)
+
+
+# -- back-test -------------------------------------------------------------------
+
+
+def backtest(
+    settings: Settings, model_name: str, model_version: int, as_of: dt.datetime
+) -> pd.DataFrame | None:
+    """Realised conversion by score decile in the generator's simulated future.
+
+    Joins the ingested scores of one run to the synthetic truth of the window
+    after as_of. None when the warehouse holds no truth for that window (the
+    data was not generated, or the as_of is not the generator's).
+    """
+    from psycopg import sql
+
+    with warehouse.connect(settings) as conn:
+        exists = conn.execute(
+            "select to_regclass(%s) is not null", [".".join(relations.SYNTHETIC_TRUTH)]
+        ).fetchone()[0]
+        if not exists:
+            return None
+        rows = conn.execute(
+            sql.SQL(
+                "select scores.decile, count(*), "
+                "avg(truth.is_converted::int)::float8, "
+                "avg(scores.propensity)::float8, avg(truth.p_true)::float8 "
+                "from {scores} as scores "
+                "inner join {truth} as truth "
+                "on truth.profile_id = scores.profile_id "
+                "and truth.window_start = scores.as_of "
+                "where scores.model_name = %s and scores.model_version = %s "
+                "and scores.as_of = %s "
+                "group by scores.decile order by scores.decile"
+            ).format(
+                scores=sql.Identifier(*relations.PROPENSITY_SCORES),
+                truth=sql.Identifier(*relations.SYNTHETIC_TRUTH),
+            ),
+            [model_name, model_version, as_of],
+        ).fetchall()
+    if not rows:
+        return None
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "decile",
+            "profiles",
+            "realised_rate",
+            "mean_propensity",
+            "mean_true_probability",
+        ],
+    )
