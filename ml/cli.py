@@ -189,7 +189,10 @@ def cmd_featurize(args: argparse.Namespace) -> int:
     from ml import featurize
 
     run = featurize.featurize(
-        _settings(), full_refresh=args.full_refresh, select=args.select or ()
+        _settings(),
+        full_refresh=args.full_refresh,
+        select=args.select or (),
+        dbt_vars={"as_of": args.as_of.isoformat()} if args.as_of else None,
     )
     _echo(f"dbt build: {run.summary()}")
     return 0
@@ -273,8 +276,85 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_backtest(settings: Any, result: Any) -> None:
+    from ml import score
+
+    table = score.backtest(
+        settings, result.model_name, result.model_version, result.as_of
+    )
+    if table is None:
+        return
+    _echo(
+        "back-test against the generator's simulated future "
+        f"({result.as_of.date()} + {settings.generate.horizon_days} days):"
+    )
+    _echo(f"{'decile':>6} {'profiles':>9} {'mean score':>10} {'converted':>9}")
+    for row in table.sort_values("decile", ascending=False).itertuples():
+        _echo(
+            f"{row.decile:>6} {row.profiles:>9,} {row.mean_propensity:>10.4f} "
+            f"{row.realised_rate:>9.4f}"
+        )
+
+
+def _score_and_ingest(
+    settings: Any, model_version: int | None = None, as_of: dt.date | None = None
+) -> Any:
+    from ml import ingest, score
+
+    scored = score.score(settings, model_version=model_version, as_of=as_of)
+    _print_scored(scored)
+    result = ingest.ingest(settings, scored)
+    _print_ingest(result)
+    return result
+
+
+def _print_scored(scored: Any) -> None:
+    manifest = scored.manifest
+    print(
+        f"scored {scored.rows:,} profiles with {manifest['model_name']} "
+        f"v{manifest['model_version']} as of {manifest['as_of'][:10]} "
+        f"-> {scored.folder}"
+    )
+
+
+def _print_ingest(result: Any) -> None:
+    if result.status == "skipped":
+        print(
+            f"{result.source} was already ingested ({result.batch_id}): nothing to do"
+        )
+        return
+    replaced = f", replacing {', '.join(result.replaced)}" if result.replaced else ""
+    print(
+        f"ingested {result.rows:,} scores of {result.model_name} "
+        f"v{result.model_version} as of {result.as_of.date()} "
+        f"({result.batch_id}{replaced})"
+    )
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score every eligible profile and write the scores to the lake."""
+    from ml import score
+
+    scored = score.score(
+        _settings(), model_version=args.model_version, as_of=args.as_of
+    )
+    _print_scored(scored)
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Ingest the latest complete scores dataset into the profile store."""
+    from ml import ingest
+
+    settings = _settings()
+    result = ingest.ingest(settings)
+    _print_ingest(result)
+    _print_backtest(settings, result)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the pipeline on the embedded defaults: generate ... export, train."""
+    """Run the pipeline on the embedded defaults: generate ... score, ingest."""
     from ml import export, featurize, load, warehouse
 
     settings = _settings()
@@ -295,12 +375,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         _echo(f"{exported.dataset}: {exported.rows:,} rows -> {exported.folder}")
     _echo("stage 4, train: CatBoost, baselines, leakage audit, registry")
     _train_and_register(settings)
+    _echo("stages 5 and 6, score and ingest: every eligible profile, with reasons")
+    result = _score_and_ingest(settings)
+    _echo("dbt build: the enriched profiles")
+    run = featurize.featurize(settings, select=["source:scores+"])
+    _echo(f"dbt build: {run.summary()}")
+    _print_backtest(settings, result)
     _echo(
-        "\nfeatures in ml.ml_training_set and ml.ml_scoring_set, exploration marts "
-        "in schema eda, the model in the registry. Look at them:\n"
+        "\nfeatures in schema ml, exploration marts in eda, the model in the "
+        "registry, scores on every profile in profiles.profiles_enriched. "
+        "Look at them:\n"
         "  .venv/bin/enrich model show --json\n"
-        "  .venv/bin/enrich db psql -c 'select * from eda.eda_conversion_correlation "
-        "order by correlation_rank'\n"
+        "  .venv/bin/enrich db psql -c 'select decile, count(*), avg(propensity) "
+        "from profiles.profiles_enriched group by 1 order by 1'\n"
         "  .venv/bin/dbt docs generate && .venv/bin/dbt docs serve"
     )
     return 0
@@ -390,6 +477,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--full-refresh", action="store_true", help="rebuild incremental models"
     )
     featurize.add_argument("--select", nargs="+", help="dbt node selection")
+    featurize.add_argument(
+        "--as-of", type=_date, help="prediction date (dbt var as_of; default: data end)"
+    )
     featurize.set_defaults(handler=cmd_featurize)
 
     export = commands.add_parser(
@@ -404,6 +494,21 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train on the latest export, register, apply the promotion gate"
     )
     train.set_defaults(handler=cmd_train)
+
+    score = commands.add_parser(
+        "score", help="score every eligible profile; scores go to the lake's ingress"
+    )
+    score.add_argument(
+        "--model-version", type=int, help="registered version (default: production)"
+    )
+    score.add_argument(
+        "--as-of", type=_date, help="score the export of this date (default: latest)"
+    )
+    score.set_defaults(handler=cmd_score)
+
+    commands.add_parser(
+        "ingest", help="load the latest scores into the profile store (atomic swap)"
+    ).set_defaults(handler=cmd_ingest)
 
     model = commands.add_parser("model", help="the model registry")
     model_commands = model.add_subparsers(
