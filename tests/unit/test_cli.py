@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ENRICH = Path(sys.executable).parent / "enrich"
 
 
@@ -43,3 +45,23 @@ def test_user_errors_print_without_traceback(tmp_path):
     assert result.returncode == 2
     assert "does not exist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_score_and_featurize_take_their_options():
+    from ml.cli import build_parser, cmd_featurize, cmd_ingest, cmd_score
+
+    parser = build_parser()
+    args = parser.parse_args(["score", "--model-version", "3", "--as-of", "2026-11-01"])
+    assert args.handler is cmd_score
+    assert args.model_version == 3 and args.as_of.isoformat() == "2026-11-01"
+    assert parser.parse_args(["ingest"]).handler is cmd_ingest
+    args = parser.parse_args(["featurize", "--as-of", "2026-10-15"])
+    assert args.handler is cmd_featurize and str(args.as_of) == "2026-10-15"
+
+
+def test_a_bad_date_is_refused_by_the_parser(capsys):
+    from ml.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["score", "--as-of", "yesterday"])
+    assert "'yesterday' is not a date" in capsys.readouterr().err
