@@ -103,8 +103,8 @@ class ScoreSettings(BaseModel):
     # Profiles scored per chunk: memory grows with it (leaf indexes of every
     # tree for every row), speed barely does past ~50k.
     chunk_rows: int = Field(100_000, ge=1)
-    # Rows per Parquet part of the scored ingress dataset.
-    part_rows: int = Field(500_000, ge=1)
+    # Chunks scored at once, one thread each (CatBoost and numpy release the GIL).
+    workers: int = Field(2, ge=1, le=16)
 
 
 class Settings(BaseSettings):

@@ -43,6 +43,10 @@ INGEST_LOCK = 0x696E67657374
 # What a scores dataset must carry: the contract columns and the rest we store.
 CONTRACT = ("profile_id", "propensity", "model_version", "as_of")
 STORED = tuple(score.SCHEMA.names)
+# Columns with one value per run: checked against the manifest, then set as
+# the new partition's defaults instead of being sent with every row.
+CONSTANT = ("model_name", "model_version", "as_of", "scored_at", "run_id")
+VARYING = tuple(name for name in STORED if name not in CONSTANT)
 EXAMPLES = 3
 
 
@@ -120,7 +124,7 @@ def _check_manifest(scored: score.Scored) -> None:
         problems.append(
             f"dataset is {manifest.get('dataset')!r}, not {score.DATASET!r}"
         )
-    for key in ("run_id", "model_name", "model_version", "as_of", "rows", "parts"):
+    for key in (*CONSTANT, "rows", "parts"):
         if key not in manifest:
             problems.append(f"no {key!r}")
     names = {column.get("name") for column in manifest.get("columns", [])}
@@ -241,6 +245,17 @@ def ingest(settings: Settings, scored: score.Scored | None = None) -> IngestResu
     )
 
 
+def _constants(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The run's one-value columns, as the manifest states them."""
+    return {
+        "model_name": str(manifest["model_name"]),
+        "model_version": int(manifest["model_version"]),
+        "as_of": dt.datetime.fromisoformat(manifest["as_of"]),
+        "scored_at": dt.datetime.fromisoformat(manifest["scored_at"]),
+        "run_id": str(manifest["run_id"]),
+    }
+
+
 def _copy_checked(
     settings: Settings, conn: Any, scored: score.Scored, batch_id: str
 ) -> int:
@@ -248,9 +263,22 @@ def _copy_checked(
     from psycopg import sql
 
     manifest = scored.manifest
+    constants = _constants(manifest)
     lake = open_lake(settings)
     child = warehouse.new_partition(conn, relations.PROPENSITY_SCORES, batch_id)
+    conn.execute(
+        sql.SQL("alter table {} {}").format(
+            sql.Identifier(*child),
+            sql.SQL(", ").join(
+                sql.SQL("alter column {} set default {}").format(
+                    sql.Identifier(name), sql.Literal(value)
+                )
+                for name, value in {**constants, "batch_id": batch_id}.items()
+            ),
+        )
+    )
     rows = 0
+    profile_ids = []
     with tempfile.TemporaryDirectory(prefix="enrich-ingest-") as scratch:
         for number, part in enumerate(manifest["parts"], start=1):
             try:
@@ -258,8 +286,9 @@ def _copy_checked(
             except StorageError as exc:
                 raise IngestError(f"Refused: {exc} Nothing was ingested.") from None
             table = _read_part(local, part, scored)
-            _check_values(table, part, manifest)
-            warehouse.copy_arrow(conn, child, table.select(STORED), batch_id)
+            _check_values(table, part, manifest, constants)
+            warehouse.copy_arrow(conn, child, table.select(VARYING))
+            profile_ids.append(table["profile_id"])
             rows += table.num_rows
             logger.info(
                 "ingest: part %d of %d copied (%s rows)",
@@ -272,21 +301,9 @@ def _copy_checked(
             f"Refused: {scored.folder} holds {rows:,} rows, its manifest says "
             f"{int(manifest['rows']):,}. Nothing was ingested."
         )
-    target = sql.Identifier(*child)
-    duplicates = conn.execute(
-        sql.SQL(
-            "select count(*), (array_agg(profile_id order by profile_id))[1:%s] "
-            "from (select profile_id from {} group by profile_id "
-            "having count(*) > 1) as repeated"
-        ).format(target),
-        [EXAMPLES],
-    ).fetchone()
-    if duplicates[0]:
-        raise IngestError(
-            f"Refused: {duplicates[0]:,} profile(s) have more than one score in "
-            f"{scored.folder}, e.g. {', '.join(duplicates[1])}. A run scores each "
-            "profile once: score again. Nothing was ingested."
-        )
+    _check_unique(
+        pa.chunked_array([c for ids in profile_ids for c in ids.chunks]), scored
+    )
     if conn.execute(
         "select to_regclass(%s) is null", [".".join(relations.PROFILES_ENRICHED)]
     ).fetchone()[0]:
@@ -300,7 +317,7 @@ def _copy_checked(
             "order by scores.profile_id))[1:%s] "
             "from {} as scores where not exists (select from {} as profiles "
             "where profiles.profile_id = scores.profile_id)"
-        ).format(target, sql.Identifier(*relations.PROFILES_ENRICHED)),
+        ).format(sql.Identifier(*child), sql.Identifier(*relations.PROFILES_ENRICHED)),
         [EXAMPLES],
     ).fetchone()
     if unknown[0]:
@@ -310,6 +327,20 @@ def _copy_checked(
             "warehouse's data? Nothing was ingested."
         )
     return rows
+
+
+def _check_unique(profile_ids: pa.ChunkedArray, scored: score.Scored) -> None:
+    """One score per profile in the run."""
+    if pc.count_distinct(profile_ids).as_py() == len(profile_ids):
+        return
+    counts = pc.value_counts(profile_ids).flatten()
+    repeated = pc.filter(counts[0], pc.greater(counts[1], 1))
+    examples = sorted(repeated.to_pylist())[:EXAMPLES]
+    raise IngestError(
+        f"Refused: {len(repeated):,} profile(s) have more than one score in "
+        f"{scored.folder}, e.g. {', '.join(examples)}. A run scores each "
+        "profile once: score again. Nothing was ingested."
+    )
 
 
 def _read_part(local: Path, part: dict[str, Any], scored: score.Scored) -> pa.Table:
@@ -335,9 +366,12 @@ def _read_part(local: Path, part: dict[str, Any], scored: score.Scored) -> pa.Ta
 
 
 def _check_values(
-    table: pa.Table, part: dict[str, Any], manifest: dict[str, Any]
+    table: pa.Table,
+    part: dict[str, Any],
+    manifest: dict[str, Any],
+    constants: dict[str, Any],
 ) -> None:
-    """Probabilities in [0, 1], ids present, one model version and as_of."""
+    """Probabilities in [0, 1], ids present, the run's constants as stated."""
     where = f"{part['file']} of run {manifest['run_id']}"
     propensity = table["propensity"]
     # Null and NaN fail the range test too.
@@ -368,11 +402,7 @@ def _check_values(
             f"Refused: {table['profile_id'].null_count:,} rows of {where} have no "
             "profile_id. Nothing was ingested."
         )
-    as_of = dt.datetime.fromisoformat(manifest["as_of"])
-    for name, expected in (
-        ("model_version", int(manifest["model_version"])),
-        ("as_of", as_of),
-    ):
+    for name, expected in constants.items():
         values = pc.unique(table[name]).to_pylist()
         if values and values != [expected]:
             raise IngestError(

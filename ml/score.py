@@ -22,8 +22,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
+import threading
 import time
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,9 +149,10 @@ class Explainer:
         counts = [int(c) for c in model.get_tree_leaf_counts()]
         self._full = [np.zeros((count, n_features)) for count in counts]
         self._known = [np.zeros(count, dtype=bool) for count in counts]
-        # Per tree: the features it touches and their table, feature-major.
-        self._used = [np.zeros(0, dtype=np.intp) for _ in counts]
-        self._table = [np.zeros((0, count)) for count in counts]
+        # Per tree: the features it touches and their table, feature-major,
+        # replaced as one tuple so a reader in another thread sees a pair.
+        self._compact = [(np.zeros(0, dtype=np.intp), np.zeros((0, c))) for c in counts]
+        self._lock = threading.Lock()
 
     def contributions(self, pool: Any, leaves: np.ndarray) -> np.ndarray:
         """SHAP values of the pool's rows, feature-major: shape (features, rows).
@@ -158,12 +162,13 @@ class Explainer:
             leaves: ``model.calc_leaf_indexes(pool)``, shape (rows, trees).
         """
         by_tree = np.ascontiguousarray(leaves.T)
-        self._learn(pool, by_tree)
+        with self._lock:  # tables only grow: later readers see a superset
+            self._learn(pool, by_tree)
         result = np.zeros((self.n_features, by_tree.shape[1]))
         for tree in range(self.trees):
             index = by_tree[tree]
-            table = self._table[tree]
-            for row, feature in enumerate(self._used[tree]):
+            used, table = self._compact[tree]
+            for row, feature in enumerate(used):
                 result[feature] += table[row].take(index)
         return result
 
@@ -188,8 +193,8 @@ class Explainer:
             self._full[tree][missing] = values
             self._known[tree][missing] = True
             used = np.flatnonzero(np.any(self._full[tree] != 0, axis=0))
-            self._used[tree] = used
-            self._table[tree] = np.ascontiguousarray(self._full[tree][:, used].T)
+            table = np.ascontiguousarray(self._full[tree][:, used].T)
+            self._compact[tree] = (used, table)
 
 
 def top_reasons(
@@ -208,24 +213,16 @@ def top_reasons(
     """
     size = contributions.shape[1]
     magnitude = np.abs(contributions)
-    k = min(count, len(features))
-    if k < len(features):
-        top = np.argpartition(-magnitude, k - 1, axis=0)[:k]
-    else:
-        top = np.tile(np.arange(k)[:, None], (1, size))
-    order = np.argsort(
-        -np.take_along_axis(magnitude, top, axis=0), axis=0, kind="stable"
-    )
-    top = np.take_along_axis(top, order, axis=0)
+    columns = np.arange(size)
     names = pa.array(features, pa.string())
     result = []
-    for rank in range(count):
-        if rank >= k:
-            result.append((pa.nulls(size, pa.string()), pa.nulls(size, pa.float64())))
-            continue
-        value = np.take_along_axis(contributions, top[rank : rank + 1], axis=0)[0]
-        empty = value == 0
-        indices = pa.array(top[rank].astype(np.int32), mask=empty)
+    for _ in range(count):
+        # Repeated argmax (a few passes over the matrix) beats a partial sort.
+        best = magnitude.argmax(axis=0)
+        value = contributions[best, columns]
+        empty = magnitude[best, columns] <= 0  # no feature left that counts
+        magnitude[best, columns] = -1.0
+        indices = pa.array(best.astype(np.int32), mask=empty)
         result.append(
             (
                 pa.DictionaryArray.from_arrays(indices, names).cast(pa.string()),
@@ -319,23 +316,35 @@ def score(
     )
     with tempfile.TemporaryDirectory(prefix="enrich-score-") as work:
         scratch = Path(work)
-        # Pass 1: propensities and reasons, chunk by chunk, to scratch files.
-        chunk_files, propensities, done = [], [], 0
-        for chunk in _chunks(settings, lake, exported, loaded, scratch):
-            table = _score_chunk(chunk, loaded, explainer)
+        # Pass 1: propensities and reasons, chunk by chunk, to scratch files;
+        # score.workers chunks in flight (CatBoost and numpy release the GIL).
+        chunk_files: list[Path] = []
+        propensities: list[np.ndarray] = []
+
+        def keep(table: pa.Table) -> None:
             path = scratch / f"chunk-{len(chunk_files):05d}.parquet"
             pq.write_table(table, path, compression="none")
             chunk_files.append(path)
             propensities.append(table["propensity"].to_numpy())
-            done += table.num_rows
+            done = sum(p.size for p in propensities)
             logger.info(
                 "scored %s of %s profiles (%.0f profiles/s)",
                 f"{done:,}",
                 f"{exported.rows:,}",
                 done / (time.perf_counter() - started),
             )
+
+        workers = settings.score.workers
+        with ThreadPoolExecutor(workers, thread_name_prefix="score") as pool:
+            pending: deque[Future] = deque()
+            for chunk in _chunks(settings, lake, exported, loaded, scratch):
+                pending.append(pool.submit(_score_chunk, chunk, loaded, explainer))
+                if len(pending) >= workers:
+                    keep(pending.popleft().result())
+            while pending:
+                keep(pending.popleft().result())
         everyone = np.sort(np.concatenate(propensities))
-        del propensities
+        propensities.clear()
         # Pass 2: percentiles and deciles within the run, then the parts.
         constants = {
             "model_name": pa.scalar(loaded.version.model_name, pa.string()),
@@ -419,9 +428,9 @@ def _score_chunk(
 
     frame = train.prepare(chunk.to_pandas(), loaded.features, loaded.categorical)
     pool = Pool(frame[loaded.features], cat_features=loaded.categorical)
-    raw = loaded.model.predict_proba(pool)[:, 1]
+    raw = loaded.model.predict_proba(pool, thread_count=1)[:, 1]
     propensity = loaded.calibrator.apply(raw)
-    leaves = loaded.model.calc_leaf_indexes(pool)
+    leaves = loaded.model.calc_leaf_indexes(pool, thread_count=1)
     contributions = explainer.contributions(pool, leaves)
     del leaves
     columns: dict[str, pa.Array] = {

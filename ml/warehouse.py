@@ -369,21 +369,30 @@ def attach_partitions(conn: Any, parts: list[tuple[tuple[str, str], str]]) -> No
         )
 
 
-def copy_arrow(conn: Any, target: tuple[str, str], table: Any, batch_id: str) -> None:
-    """COPY an Arrow table (plus its batch id) into ``target`` as CSV slices."""
+def copy_arrow(
+    conn: Any, target: tuple[str, str], table: Any, batch_id: str | None = None
+) -> None:
+    """COPY an Arrow table (plus its batch id, if given) into ``target`` as CSV.
+
+    A writer thread sends each slice while the next one is formatted, so the
+    client's CSV writing and the server's parsing overlap on two cores.
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
     from psycopg import sql
+    from psycopg.copy import QueuedLibpqWriter
 
-    table = table.append_column(
-        "batch_id", pa.repeat(pa.scalar(batch_id, pa.string()), table.num_rows)
-    )
+    if batch_id is not None:
+        table = table.append_column(
+            "batch_id", pa.repeat(pa.scalar(batch_id, pa.string()), table.num_rows)
+        )
     statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
         sql.Identifier(*target),
         sql.SQL(", ").join(sql.Identifier(name) for name in table.column_names),
     )
     options = pacsv.WriteOptions(include_header=False)
-    with conn.cursor().copy(statement) as copy:
+    cursor = conn.cursor()
+    with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
         for start in range(0, table.num_rows, COPY_SLICE_ROWS):
             sink = pa.BufferOutputStream()
             pacsv.write_csv(table.slice(start, COPY_SLICE_ROWS), sink, options)
