@@ -53,8 +53,10 @@ from pathlib import Path
 from typing import Any
 
 try:  # run as a script (python bench/bench_data.py, make bench)
+    from common import run_measured
     from reference_generator import generate_reference
 except ImportError:  # run as a module (python -m bench.bench_data)
+    from bench.common import run_measured
     from bench.reference_generator import generate_reference
 
 from ml import relations
@@ -69,21 +71,6 @@ TARGET_SIZE = 1_000_000
 TARGET_SPEEDUP = 50.0
 TARGET_LOAD_EVENTS_PER_S = 150_000.0
 TARGET_PEAK_BYTES = 2 * GIB
-# Runs a command, then reports its wall time and the peak RSS of the largest
-# process it waited for (the command itself, or initdb/pg_ctl under it; the
-# PostgreSQL server is a daemon and is not counted). A fresh interpreter per
-# size, so each maximum belongs to one size only.
-_WRAPPER = """\
-import json, resource, subprocess, sys, time
-started = time.perf_counter()
-code = subprocess.call(sys.argv[2:])
-wall = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-scale = 1 if sys.platform == "darwin" else 1024
-with open(sys.argv[1], "w") as handle:
-    json.dump({"returncode": code, "wall_s": wall, "peak_rss_bytes": peak * scale},
-              handle)
-"""
 _CHUNK_LOADED = re.compile(
     r"chunk (\d+)/(\d+): ([\d,]+) profiles, ([\d,]+) events loaded in ([\d.]+) s"
 )
@@ -216,9 +203,7 @@ def measure_enrich_generate(
     """Run ``enrich generate`` in a fresh ENRICH_HOME and measure it."""
     home = Path(tempfile.mkdtemp(prefix=f"enrich-bench-{params.profiles}-"))
     env = _child_env(home)
-    report = home / "wrapper.json"
     command = [
-        sys.executable, "-c", _WRAPPER, str(report),
         enrich, "generate",
         "--profiles", str(params.profiles),
         "--seed", str(params.seed),
@@ -230,37 +215,21 @@ def measure_enrich_generate(
     _say(f"enrich generate: {params.profiles:,} profiles, ENRICH_HOME={home} ...")
     result.load_average["before_enrich_generate"] = _load_average()
     intervals: list[tuple[float, float]] = []
-    chunk_seconds = 0.0
-    tail: list[str] = []
+
+    def note(line: str, arrived: float) -> None:
+        match = _CHUNK_LOADED.search(line)
+        if match:
+            seconds = float(match.group(5))
+            intervals.append((arrived - seconds, arrived))
+
     try:
-        with subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        ) as child:
-            assert child.stderr is not None  # noqa: S101 - set by stderr=PIPE
-            for line in child.stderr:
-                arrived = time.perf_counter()
-                line = line.rstrip("\n")
-                tail = [*tail[-19:], line]
-                _say(f"    | {line}")
-                match = _CHUNK_LOADED.search(line)
-                if match:
-                    seconds = float(match.group(5))
-                    chunk_seconds += seconds
-                    intervals.append((arrived - seconds, arrived))
-        outcome = json.loads(report.read_text())
-        if outcome["returncode"] != 0:
-            result.error = (
-                f"enrich generate exited with {outcome['returncode']}: "
-                + " / ".join(tail[-3:])
-            )
+        try:
+            outcome = run_measured(command, env=env, on_line=note)
+        except RuntimeError as exc:
+            result.error = f"enrich generate {exc}"
             _say(f"error: {result.error}")
             return
+        chunk_seconds = sum(end - start for start, end in intervals)
         result.wall_s = outcome["wall_s"]
         result.peak_rss_bytes = outcome["peak_rss_bytes"]
         _read_batches(env, result)

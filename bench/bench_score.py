@@ -1,0 +1,167 @@
+"""Stages 5-6 benchmark: scoring and ingest throughput at 1M profiles.
+
+In a throw-away ENRICH_HOME it trains and promotes a model on
+``--train-profiles`` profiles (default parameters, so the tree count is what
+early stopping picks), then replaces the data with ``--profiles`` profiles
+(default 1M), builds their features and exports the scoring set. It then
+runs ``enrich score`` and ``enrich ingest`` as child processes and reports for
+each: wall time (interpreter start and imports included), the step's own time
+from its log, and peak RSS. The back-test table (realised conversion in the
+generator's simulated future by score decile) comes from the same run.
+
+Targets (project issue): score + ingest >= 100k profiles/s end to end on 2
+cores; peak memory under 2 GiB.
+
+Usage::
+
+    .venv/bin/python bench/bench_score.py [--profiles 1000000]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+import sys
+import time
+from pathlib import Path
+
+try:  # run as a script (python bench/bench_score.py, make bench-score)
+    from common import MIB, fresh_home, parser, run_measured, say, write_results
+except ImportError:  # run as a module (python -m bench.bench_score)
+    from bench.common import (
+        MIB,
+        fresh_home,
+        parser,
+        run_measured,
+        say,
+        write_results,
+    )
+
+ENRICH = str(Path(sys.executable).parent / "enrich")
+TARGET_PROFILES_PER_S = 100_000
+TARGET_PEAK_BYTES = 2 << 30
+_SCORED = re.compile(r"([\d,]+) profiles scored in ([\d.]+) s")
+_INGESTED = re.compile(r"ingested ([\d,]+) scores .* in ([\d.]+) s")
+
+
+def _step_seconds(pattern: re.Pattern[str], log: list[str]) -> float:
+    for line in reversed(log):
+        match = pattern.search(line)
+        if match:
+            return float(match.group(2))
+    raise RuntimeError(f"no line matching {pattern.pattern!r} in the log")
+
+
+def measure(profiles: int, train_profiles: int, seed: int, as_of: dt.date) -> dict:
+    """Train on a small dataset, then score and ingest ``profiles`` profiles."""
+    from ml import export, featurize, load, registry, score, synthetic, train
+
+    with fresh_home(f"score-{profiles}") as settings:
+        say(f"training data: {train_profiles:,} profiles, dbt, export, train ...")
+        small = synthetic.GeneratorParams(
+            profiles=train_profiles, seed=seed + 1, as_of=as_of
+        )
+        load.load_generated(settings, small)
+        featurize.featurize(settings)
+        [training] = export.export(settings, ["ml_training_set"])
+        trained = train.train(settings, training)
+        version, _ = registry.register(settings, trained)
+        version, decision = registry.promote(settings, version.version)
+        say(f"v{version.version}: {decision}")
+
+        say(f"scoring data: {profiles:,} profiles, dbt, export ...")
+        clock = time.perf_counter()
+        params = synthetic.GeneratorParams(profiles=profiles, seed=seed, as_of=as_of)
+        load.load_generated(settings, params, replace=True)
+        featurize.featurize(
+            settings,
+            full_refresh=True,
+            select=["+ml_scoring_set", "+profiles_enriched"],
+        )
+        [scoring] = export.export(settings, ["ml_scoring_set"])
+        say(f"prepared in {time.perf_counter() - clock:.0f} s")
+
+        say("enrich score ...")
+        scored = run_measured([ENRICH, "score"])
+        say("enrich ingest ...")
+        ingested = run_measured([ENRICH, "ingest"])
+        score_s = _step_seconds(_SCORED, scored["log"])
+        ingest_s = _step_seconds(_INGESTED, ingested["log"])
+        wall_s = scored["wall_s"] + ingested["wall_s"]
+        latest = registry.get(settings)
+        table = score.backtest(
+            settings,
+            latest.model_name,
+            latest.version,
+            dt.datetime.fromisoformat(scoring.manifest["as_of"]),
+        )
+        rates = [] if table is None else table.to_dict("records")
+        realised = [row["realised_rate"] for row in rates]
+        return {
+            "profiles": profiles,
+            "scored_profiles": scoring.rows,
+            "trees": int(trained.model.tree_count_),
+            "features": len(trained.features),
+            "score_step_s": score_s,
+            "ingest_step_s": ingest_s,
+            "score_wall_s": scored["wall_s"],
+            "ingest_wall_s": ingested["wall_s"],
+            "step_profiles_per_s": scoring.rows / (score_s + ingest_s),
+            "end_to_end_profiles_per_s": scoring.rows / wall_s,
+            "score_peak_rss_bytes": scored["peak_rss_bytes"],
+            "ingest_peak_rss_bytes": ingested["peak_rss_bytes"],
+            "meets_throughput": scoring.rows / wall_s >= TARGET_PROFILES_PER_S,
+            "meets_memory": max(scored["peak_rss_bytes"], ingested["peak_rss_bytes"])
+            < TARGET_PEAK_BYTES,
+            "backtest": rates,
+            "backtest_monotonic": all(
+                low < high for low, high in itertools.pairwise(realised)
+            ),
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run and write bench_score.json and bench_score.md."""
+    options = parser(__doc__.splitlines()[0])
+    options.add_argument("--profiles", type=int, nargs="+", default=[1_000_000])
+    options.add_argument("--train-profiles", type=int, default=100_000)
+    args = options.parse_args(argv)
+    results = [
+        measure(n, args.train_profiles, args.seed, args.as_of) for n in args.profiles
+    ]
+    lines = [
+        "| profiles scored | trees | score s (wall) | ingest s (wall) "
+        "| profiles/s steps | profiles/s end to end | score peak MiB "
+        "| ingest peak MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['scored_profiles']:,} | {r['trees']} "
+            f"| {r['score_step_s']:.1f} ({r['score_wall_s']:.1f}) "
+            f"| {r['ingest_step_s']:.1f} ({r['ingest_wall_s']:.1f}) "
+            f"| {r['step_profiles_per_s']:,.0f} "
+            f"| {r['end_to_end_profiles_per_s']:,.0f} "
+            f"| {r['score_peak_rss_bytes'] / MIB:,.0f} "
+            f"| {r['ingest_peak_rss_bytes'] / MIB:,.0f} |"
+        )
+    for r in results:
+        lines += [
+            "",
+            f"Back-test at {r['scored_profiles']:,} profiles (simulated future):",
+            "",
+            "| decile | profiles | mean propensity | realised conversion |",
+            "|---:|---:|---:|---:|",
+            *(
+                f"| {row['decile']} | {row['profiles']:,} "
+                f"| {row['mean_propensity']:.4f} | {row['realised_rate']:.4f} |"
+                for row in reversed(r["backtest"])
+            ),
+        ]
+    write_results(args.out, "bench_score", "\n".join(lines), results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
