@@ -174,23 +174,26 @@ class Explainer:
 
     def _learn(self, pool: Any, by_tree: np.ndarray) -> None:
         """Explain the (tree, leaf) pairs these rows reach for the first time."""
+        # One scatter over every (tree, leaf) pair finds the trees to visit;
+        # after the first chunks there are none.
+        widest = max(known.size for known in self._known)
+        reached = np.zeros((self.trees, widest), dtype=bool)
+        np.put_along_axis(reached, by_tree, True, axis=1)
         for tree in range(self.trees):
-            index = by_tree[tree]
-            reached = np.zeros(self._known[tree].size, dtype=bool)
-            reached[index] = True
-            missing = np.flatnonzero(reached & ~self._known[tree])
+            missing = np.flatnonzero(
+                reached[tree, : self._known[tree].size] & ~self._known[tree]
+            )
             if missing.size == 0:
                 continue
             # One row per missing leaf stands for every row that reaches it.
+            index = by_tree[tree]
             some_row = np.full(self._known[tree].size, -1)
             some_row[index] = np.arange(index.size)
             rows = some_row[missing].tolist()
             single = self.model.copy()
             single.shrink(ntree_end=tree + 1, ntree_start=tree)
-            values = single.get_feature_importance(pool.slice(rows), type="ShapValues")[
-                :, :-1
-            ]
-            self._full[tree][missing] = values
+            values = single.get_feature_importance(pool.slice(rows), type="ShapValues")
+            self._full[tree][missing] = values[:, :-1]
             self._known[tree][missing] = True
             used = np.flatnonzero(np.any(self._full[tree] != 0, axis=0))
             table = np.ascontiguousarray(self._full[tree][:, used].T)
