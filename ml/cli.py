@@ -353,6 +353,64 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_sizing(sizing: Any, full: bool) -> None:
+    share = sizing.matching / sizing.profiles if sizing.profiles else 0.0
+    print(
+        f"{sizing.matching:,} of {sizing.profiles:,} profiles ({share:.1%}; "
+        f"{sizing.scored:,} scored), {sizing.expected_conversions:,.1f} expected "
+        "conversions, before consent and suppression"
+    )
+    if not full:
+        return
+    economics = sizing.cost_per_contact is not None
+    header = (
+        f"{'propensity >=':>13} {'reach':>10} {'share':>7} "
+        f"{'exp. conv.':>10} {'exp. rate':>9}"
+    )
+    print(header + (f" {'exp. profit':>12}" if economics else ""))
+    for row in sizing.table():
+        line = (
+            f"{row['threshold']:>13.3f} {row['reach']:>10,} "
+            f"{row['share_of_profiles']:>7.1%} {row['expected_conversions']:>10,.1f} "
+            f"{row['expected_rate']:>9.4f}"
+        )
+        print(line + (f" {row['expected_profit']:>12,.2f}" if economics else ""))
+    best = sizing.suggestion()
+    if best is not None:
+        print(
+            f"suggested threshold: propensity >= {best['threshold']:.3f} "
+            f"(reach {best['reach']:,}, {best['expected_conversions']:,.1f} expected "
+            f"conversions, expected profit {best['expected_profit']:,.2f} at "
+            f"{sizing.cost_per_contact} per contact and "
+            f"{sizing.value_per_conversion} per conversion)"
+        )
+
+
+def cmd_audiences(args: argparse.Namespace) -> int:
+    """Audiences: validate the definitions, size them or an ad-hoc rule."""
+    from ml import audiences
+
+    settings = _settings()
+    if args.audiences_command == "validate":
+        found = audiences.load_definitions(settings)
+        print(
+            f"{found.path}: {len(found.audiences)} audience(s) and "
+            f"{len(found.destinations)} destination(s) are valid"
+        )
+        for audience in found.audiences:
+            print(f"  {audience.id}: {audience.rule}")
+        return 0
+    if args.rule is not None:
+        _print_sizing(audiences.size(settings, args.rule), full=True)
+        return 0
+    found = audiences.load_definitions(settings)
+    chosen = [found.get(args.id)] if args.id else found.audiences
+    for audience in chosen:
+        print(f"{audience.id} ({audience.name}): {audience.rule}")
+        _print_sizing(audiences.size(settings, audience.rule), full=bool(args.id))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the pipeline on the embedded defaults: generate ... score, ingest."""
     from ml import export, featurize, load, warehouse
@@ -509,6 +567,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "ingest", help="load the latest scores into the profile store (atomic swap)"
     ).set_defaults(handler=cmd_ingest)
+
+    audiences = commands.add_parser(
+        "audiences", help="audiences in code: validate, size"
+    )
+    audience_commands = audiences.add_subparsers(
+        dest="audiences_command", metavar="ACTION", required=True
+    )
+    audience_commands.add_parser(
+        "validate", help="check every audience and destination"
+    ).set_defaults(handler=cmd_audiences)
+    sizer = audience_commands.add_parser(
+        "size", help="propensity-reach of an audience, all of them, or --rule"
+    )
+    sizer.add_argument("id", nargs="?", help="audience id (default: all, briefly)")
+    sizer.add_argument("--rule", help="size an ad-hoc rule instead")
+    sizer.set_defaults(handler=cmd_audiences)
 
     model = commands.add_parser("model", help="the model registry")
     model_commands = model.add_subparsers(

@@ -107,6 +107,16 @@ class ScoreSettings(BaseModel):
     workers: int = Field(2, ge=1, le=16)
 
 
+class AudienceSettings(BaseModel):
+    """Where audiences are defined, and the economics of contacting a profile."""
+
+    # The audience definitions (relative paths: beside enrich.yml).
+    file: Path = Path("audiences.yml")
+    # Optional: with both set, sizing suggests the profit-maximising threshold.
+    cost_per_contact: float | None = Field(None, ge=0)
+    value_per_conversion: float | None = Field(None, gt=0)
+
+
 class Settings(BaseSettings):
     """Every setting of enrich, validated.
 
@@ -133,6 +143,7 @@ class Settings(BaseSettings):
     train: TrainSettings = TrainSettings()
     registry: RegistrySettings = RegistrySettings()
     score: ScoreSettings = ScoreSettings()
+    audiences: AudienceSettings = AudienceSettings()
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -164,6 +175,12 @@ class Settings(BaseSettings):
     def lake(self) -> str:
         """The lake root: ``storage.lake`` (folder, s3:// URL) or ENRICH_HOME/lake."""
         return self.storage.lake or str(self.home / "lake")
+
+    @property
+    def audiences_file(self) -> Path:
+        """The audience definitions file, resolved against the project folder."""
+        path = self.audiences.file.expanduser()
+        return path if path.is_absolute() else self.project_dir / path
 
     @property
     def seeds_dir(self) -> Path:

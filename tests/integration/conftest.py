@@ -137,3 +137,13 @@ def production(built, settings, warehouse):
     version, decision = registry.promote(fast, version.version)
     assert version.status == "production", decision
     return version
+
+
+@pytest.fixture(scope="module")
+def ingested(production, settings):
+    """The production model's scores, ingested, and the enriched profiles built."""
+    from ml import featurize, ingest, score
+
+    result = ingest.ingest(settings, score.score(settings))
+    featurize.featurize(settings, select=["source:scores+"])
+    return result

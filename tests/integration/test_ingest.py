@@ -26,14 +26,6 @@ STATE = (
 )
 
 
-@pytest.fixture(scope="module")
-def ingested(production, settings):
-    """The production model's scores, ingested, and the enriched profiles built."""
-    result = ingest.ingest(settings, score.score(settings))
-    featurize.featurize(settings, select=["source:scores+"])
-    return result
-
-
 def test_every_eligible_profile_has_exactly_one_current_score(ingested, settings, sql):
     eligible = sql("select count(*) from ml.ml_scoring_set")[0][0]
     assert ingested.status == "success" and ingested.rows == eligible
