@@ -1,4 +1,4 @@
-"""Stage 7, first half: audiences defined in code, validated and sized.
+"""Stage 7: audiences defined in code, validated, sized and materialized.
 
 Audiences live in ``audiences.yml`` beside ``enrich.yml`` (version-controlled):
 an id, a name, a description, a rule in the language of :mod:`ml.rules`, a
@@ -13,11 +13,24 @@ contact and a value per conversion in the config, it also suggests the
 threshold that maximises expected profit. The counts come from one grouped
 query over ``profiles.profiles_enriched`` (200 propensity buckets), so any
 threshold or interval on the 0.005 grid is exact.
+
+A build (:func:`build`) stores every audience's members as a snapshot (one
+partition of ``audiences.memberships`` per build, attached when the whole
+build succeeded), keeps a deterministic holdout (a stable hash of audience
+and profile) as a control group, and records sizes and the delta against the
+previous build (entered, exited, stayed), with the realised conversion rate
+in the simulated future when the data is synthetic.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +41,8 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from ml import relations, rules, warehouse
 from ml.config import Settings
 from ml.errors import EnrichError
+
+logger = logging.getLogger(__name__)
 
 BUCKETS = 200  # propensity buckets of width 0.005
 SHOWN_THRESHOLDS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5)
@@ -303,4 +318,271 @@ def size(settings: Settings, rule: str) -> Sizing:
         sums=sums,
         cost_per_contact=settings.audiences.cost_per_contact,
         value_per_conversion=settings.audiences.value_per_conversion,
+    )
+
+
+# -- materialize ------------------------------------------------------------------
+
+AUDIENCE_LOCK = 0x61756469656E6365  # "audience"
+
+
+@dataclass
+class Build:
+    """One audience build: every audience's members, holdout and delta."""
+
+    batch_id: str
+    status: str  # success | skipped
+    scoring_run_id: str
+    audiences: list[dict[str, Any]]
+
+
+def _digest(definitions: Definitions) -> str:
+    payload = [
+        {"id": a.id, "rule": a.rule, "holdout_percent": a.holdout_percent}
+        for a in definitions.audiences
+    ]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _sql(text: str) -> Any:
+    from psycopg import sql
+
+    return sql.SQL(text).format(
+        builds=sql.Identifier(*relations.AUDIENCE_BUILDS),
+        sizes=sql.Identifier(*relations.AUDIENCE_BUILD_AUDIENCES),
+        members=sql.Identifier(*relations.AUDIENCE_MEMBERSHIPS),
+        profiles=sql.Identifier(*relations.PROFILES_ENRICHED),
+        truth=sql.Identifier(*relations.SYNTHETIC_TRUTH),
+    )
+
+
+@contextlib.contextmanager
+def _session(settings: Settings) -> Iterator[Any]:
+    """An autocommit connection holding the audience lock, schema in place."""
+    with warehouse.connect(settings, autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(%s)", [AUDIENCE_LOCK])
+        try:
+            warehouse.ensure_schemas(conn, ("audiences_schema.sql",))
+            conn.execute(
+                _sql(
+                    "update {builds} set status = 'failed', finished_at = now(), "
+                    "error = 'interrupted: the build stopped before it finished' "
+                    "where status = 'running'"
+                )
+            )
+            yield conn
+        finally:
+            if not conn.closed:
+                conn.execute("select pg_advisory_unlock(%s)", [AUDIENCE_LOCK])
+
+
+def _sizes(conn: Any, batch_id: str) -> list[dict[str, Any]]:
+    cursor = conn.execute(
+        _sql("select * from {sizes} where batch_id = %s order by audience_id"),
+        [batch_id],
+    )
+    names = [column.name for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def build(settings: Settings) -> Build:
+    """Materialize every audience against the current scores, atomically.
+
+    Members are the scored profiles a rule selects; a stable hash of audience
+    and profile puts ``holdout_percent`` of them in the holdout (control)
+    group. The delta (entered, exited, stayed) is against the previous
+    successful build. A build of the same scoring run with the same
+    definitions is not repeated.
+
+    Raises:
+        AudienceError: Invalid definitions, or no scores to build on.
+    """
+    definitions = load_definitions(settings)
+    digest = _digest(definitions)
+    with _session(settings) as conn:
+        current = conn.execute(
+            _sql(
+                "select scoring_run_id, score_cutoff_at from {profiles} "
+                "where has_score limit 1"
+            )
+        ).fetchone()
+        if current is None:
+            raise AudienceError(
+                "No profile has a current score: run `enrich score`, `enrich "
+                "ingest` and `enrich featurize` (or `enrich run`) first."
+            )
+        scoring_run_id, cutoff_at = current
+        previous = conn.execute(
+            _sql(
+                "select batch_id, scoring_run_id, definitions_digest from {builds} "
+                "where status = 'success' order by started_at desc limit 1"
+            )
+        ).fetchone()
+        if previous is not None and previous[1:] == (scoring_run_id, digest):
+            logger.info("build %s has these scores and definitions", previous[0])
+            return Build(
+                previous[0], "skipped", scoring_run_id, _sizes(conn, previous[0])
+            )
+        batch_id = "build-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        conn.execute(
+            _sql(
+                "insert into {builds} (batch_id, scoring_run_id, score_cutoff_at, "
+                "definitions_digest, status) values (%s, %s, %s, %s, 'running')"
+            ),
+            [batch_id, scoring_run_id, cutoff_at, digest],
+        )
+        try:
+            with conn.transaction():
+                child = warehouse.new_partition(
+                    conn, relations.AUDIENCE_MEMBERSHIPS, batch_id
+                )
+                truth = conn.execute(
+                    "select to_regclass(%s) is not null",
+                    [".".join(relations.SYNTHETIC_TRUTH)],
+                ).fetchone()[0]
+                base_rate = _base_rate(conn, cutoff_at) if truth else None
+                for audience in definitions.audiences:
+                    _materialize(conn, child, batch_id, audience)
+                    _record(
+                        conn,
+                        child,
+                        batch_id,
+                        previous[0] if previous else None,
+                        audience,
+                        cutoff_at if truth else None,
+                        base_rate,
+                    )
+                warehouse.attach_partitions(
+                    conn, [(relations.AUDIENCE_MEMBERSHIPS, batch_id)]
+                )
+                conn.execute(
+                    _sql(
+                        "update {builds} set status = 'success', "
+                        "finished_at = clock_timestamp() where batch_id = %s"
+                    ),
+                    [batch_id],
+                )
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, EnrichError) else repr(exc)
+            with contextlib.suppress(Exception):
+                conn.execute(
+                    _sql(
+                        "update {builds} set status = 'failed', error = %s, "
+                        "finished_at = clock_timestamp() where batch_id = %s"
+                    ),
+                    [reason[:2000], batch_id],
+                )
+            if isinstance(exc, EnrichError):
+                raise
+            raise AudienceError(
+                f"Building audiences failed and was rolled back ({batch_id} is "
+                f"marked failed): {reason}"
+            ) from exc
+        return Build(batch_id, "success", scoring_run_id, _sizes(conn, batch_id))
+
+
+def _materialize(conn: Any, child: Any, batch_id: str, audience: Audience) -> None:
+    from psycopg import sql
+
+    condition, params = rules.compile_rule(audience.rule)
+    conn.execute(
+        sql.SQL(
+            "insert into {} (audience_id, profile_id, propensity, decile, "
+            "is_holdout, batch_id) "
+            "select %s, profile_id, propensity, decile, "
+            "audiences.holdout_bucket(%s, profile_id) < %s, %s "
+            "from {} where has_score and {}"
+        ).format(
+            sql.Identifier(*child),
+            sql.Identifier(*relations.PROFILES_ENRICHED),
+            condition,
+        ),
+        [
+            audience.id,
+            audience.id,
+            round(audience.holdout_percent * 100),
+            batch_id,
+            *params,
+        ],
+    )
+
+
+def _base_rate(conn: Any, cutoff_at: dt.datetime) -> float | None:
+    row = conn.execute(
+        _sql(
+            "select avg(truth.is_converted::int)::float8 from {profiles} as profiles "
+            "inner join {truth} as truth on truth.profile_id = profiles.profile_id "
+            "and truth.window_start = %s where profiles.has_score"
+        ),
+        [cutoff_at],
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def _record(
+    conn: Any,
+    child: Any,
+    batch_id: str,
+    previous: str | None,
+    audience: Audience,
+    cutoff_at: dt.datetime | None,
+    base_rate: float | None,
+) -> None:
+    """Sizes, delta and (synthetic data) realised conversion of one audience."""
+    from psycopg import sql
+
+    members, holdout, expected = conn.execute(
+        sql.SQL(
+            "select count(*), count(*) filter (where is_holdout), "
+            "coalesce(sum(propensity), 0)::float8 from {} where audience_id = %s"
+        ).format(sql.Identifier(*child)),
+        [audience.id],
+    ).fetchone()
+    entered, exited, stayed = conn.execute(
+        sql.SQL(
+            "select count(*) filter (where prev.profile_id is null), "
+            "count(*) filter (where cur.profile_id is null), "
+            "count(*) filter (where cur.profile_id is not null "
+            "and prev.profile_id is not null) "
+            "from (select profile_id from {} where audience_id = %s) as cur "
+            "full join (select profile_id from {} where batch_id = %s "
+            "and audience_id = %s) as prev on prev.profile_id = cur.profile_id"
+        ).format(
+            sql.Identifier(*child), sql.Identifier(*relations.AUDIENCE_MEMBERSHIPS)
+        ),
+        [audience.id, previous, audience.id],
+    ).fetchone()
+    realised = None
+    if cutoff_at is not None:
+        realised = conn.execute(
+            sql.SQL(
+                "select avg(truth.is_converted::int)::float8 from {} as members "
+                "inner join {} as truth on truth.profile_id = members.profile_id "
+                "and truth.window_start = %s where members.audience_id = %s"
+            ).format(
+                sql.Identifier(*child), sql.Identifier(*relations.SYNTHETIC_TRUTH)
+            ),
+            [cutoff_at, audience.id],
+        ).fetchone()[0]
+    conn.execute(
+        _sql(
+            "insert into {sizes} (batch_id, audience_id, rule, holdout_percent, "
+            "count_members, count_holdout, count_entered, count_exited, "
+            "count_stayed, expected_conversions, realised_rate, base_rate) "
+            "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        ),
+        [
+            batch_id,
+            audience.id,
+            audience.rule,
+            audience.holdout_percent,
+            members,
+            holdout,
+            entered,
+            exited,
+            stayed,
+            expected,
+            realised,
+            base_rate,
+        ],
     )

@@ -386,11 +386,39 @@ def _print_sizing(sizing: Any, full: bool) -> None:
         )
 
 
+def _print_build(built: Any) -> None:
+    if built.status == "skipped":
+        print(
+            f"{built.batch_id} already holds these scores and definitions: "
+            "nothing to do"
+        )
+    else:
+        print(f"{built.batch_id}: audiences of scoring run {built.scoring_run_id}")
+    print(
+        f"{'audience':<26} {'members':>9} {'holdout':>8} {'entered':>8} "
+        f"{'exited':>8} {'stayed':>8} {'exp. conv.':>10} {'realised':>8} {'base':>6}"
+    )
+    for row in built.audiences:
+        realised = row["realised_rate"]
+        base = row["base_rate"]
+        print(
+            f"{row['audience_id']:<26} {row['count_members']:>9,} "
+            f"{row['count_holdout']:>8,} {row['count_entered']:>8,} "
+            f"{row['count_exited']:>8,} {row['count_stayed']:>8,} "
+            f"{row['expected_conversions']:>10,.1f} "
+            + (f"{realised:>8.4f} " if realised is not None else f"{'n/a':>8} ")
+            + (f"{base:>6.4f}" if base is not None else f"{'n/a':>6}")
+        )
+
+
 def cmd_audiences(args: argparse.Namespace) -> int:
     """Audiences: validate the definitions, size them or an ad-hoc rule."""
     from ml import audiences
 
     settings = _settings()
+    if args.audiences_command == "build":
+        _print_build(audiences.build(settings))
+        return 0
     if args.audiences_command == "validate":
         found = audiences.load_definitions(settings)
         print(
@@ -439,6 +467,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     run = featurize.featurize(settings, select=["source:scores+"])
     _echo(f"dbt build: {run.summary()}")
     _print_backtest(settings, result)
+    _echo("stage 7, audiences: build (members, holdout, delta)")
+    from ml import audiences
+
+    _print_build(audiences.build(settings))
     _echo(
         "\nfeatures in schema ml, exploration marts in eda, the model in the "
         "registry, scores on every profile in profiles.profiles_enriched. "
@@ -576,6 +608,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audience_commands.add_parser(
         "validate", help="check every audience and destination"
+    ).set_defaults(handler=cmd_audiences)
+    audience_commands.add_parser(
+        "build", help="materialize every audience: members, holdout, delta"
     ).set_defaults(handler=cmd_audiences)
     sizer = audience_commands.add_parser(
         "size", help="propensity-reach of an audience, all of them, or --rule"

@@ -33,3 +33,10 @@ INGEST_BATCHES = (SCORES_SCHEMA, "ingest_batches")
 # The profile store: every known profile with its current score (a dbt mart).
 PROFILES_SCHEMA = "profiles"
 PROFILES_ENRICHED = (PROFILES_SCHEMA, "profiles_enriched")
+
+# Audience builds: one row per build, per build and audience, and the
+# membership snapshots (one partition per build).
+AUDIENCES_SCHEMA = "audiences"
+AUDIENCE_BUILDS = (AUDIENCES_SCHEMA, "builds")
+AUDIENCE_BUILD_AUDIENCES = (AUDIENCES_SCHEMA, "build_audiences")
+AUDIENCE_MEMBERSHIPS = (AUDIENCES_SCHEMA, "memberships")

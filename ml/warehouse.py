@@ -26,7 +26,7 @@ from ml.errors import WarehouseError
 logger = logging.getLogger(__name__)
 
 # The schemas enrich owns, created on first contact (idempotent DDL, in order).
-SCHEMA_FILES = ("raw_schema.sql", "scores_schema.sql")
+SCHEMA_FILES = ("raw_schema.sql", "scores_schema.sql", "audiences_schema.sql")
 COPY_SLICE_ROWS = 50_000
 
 # The XDG_RUNTIME_DIR enrich set itself, if any (see start_embedded).

@@ -57,3 +57,55 @@ def test_a_hostile_rule_never_reaches_the_database(ingested, settings, sql):
     assert sql("select to_regclass('profiles.profiles_enriched') is not null") == [
         (True,)
     ]
+
+
+def test_builds_snapshot_members_with_a_stable_holdout_and_deltas(
+    ingested, settings, sql
+):
+    from ml import featurize, ingest, score
+
+    first = audiences.build(settings)
+    assert first.status == "success"
+    rows = {row["audience_id"]: row for row in first.audiences}
+    for audience in audiences.load_definitions(settings).audiences:
+        row = rows[audience.id]
+        assert row["count_members"] == audiences.size(settings, audience.rule).matching
+        assert row["count_entered"] + row["count_stayed"] == row["count_members"]
+        assert 0 <= row["count_holdout"] <= row["count_members"]
+    top = rows["likely_subscribers"]
+    assert top["realised_rate"] is not None and top["base_rate"] is not None
+    assert top["realised_rate"] > top["base_rate"]
+    # Same scores and definitions: nothing is built again.
+    again = audiences.build(settings)
+    assert again.status == "skipped" and again.batch_id == first.batch_id
+
+    # A new scoring run: a new build; a profile keeps its group.
+    ingest.ingest(settings, score.score(settings))
+    featurize.featurize(settings, select=["source:scores+"])
+    second = audiences.build(settings)
+    assert second.status == "success" and second.batch_id != first.batch_id
+    changed = sql(
+        "select count(*) from audiences.memberships as a "
+        "inner join audiences.memberships as b using (audience_id, profile_id) "
+        "where a.batch_id = %s and b.batch_id = %s and a.is_holdout <> b.is_holdout",
+        [first.batch_id, second.batch_id],
+    )
+    assert changed == [(0,)]
+    for row in second.audiences:
+        previous = rows[row["audience_id"]]["count_members"]
+        assert row["count_entered"] + row["count_stayed"] == row["count_members"]
+        assert row["count_exited"] + row["count_stayed"] == previous
+
+
+def test_the_holdout_share_is_within_a_point_at_100k_profiles(warehouse, sql):
+    from ml import warehouse as wh
+
+    with wh.connect(warehouse, autocommit=True) as conn:
+        wh.ensure_schemas(conn, ("audiences_schema.sql",))
+    for audience_id, percent in (("a", 10), ("likely_subscribers", 5), ("z9", 25)):
+        [(share,)] = sql(
+            "select avg((audiences.holdout_bucket(%s, 'profile-' || g) < %s)::int) "
+            "from generate_series(1, 100000) as g",
+            [audience_id, percent * 100],
+        )
+        assert abs(float(share) * 100 - percent) < 1, (audience_id, share)
