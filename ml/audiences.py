@@ -57,6 +57,8 @@ class Destination(BaseModel, extra="forbid"):
     """Where an audience is delivered: files under the lake, or an HTTP endpoint."""
 
     type: Literal["file", "http"]
+    # The marketing channel: only profiles that consented to it are sent.
+    channel: Literal["email", "sms", "push", "personalize"]
     description: str = ""
     # file: a folder under the lake.
     path: str | None = None
@@ -357,7 +359,7 @@ def _sql(text: str) -> Any:
 
 
 @contextlib.contextmanager
-def _session(settings: Settings) -> Iterator[Any]:
+def session(settings: Settings) -> Iterator[Any]:
     """An autocommit connection holding the audience lock, schema in place."""
     with warehouse.connect(settings, autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(%s)", [AUDIENCE_LOCK])
@@ -399,7 +401,7 @@ def build(settings: Settings) -> Build:
     """
     definitions = load_definitions(settings)
     digest = _digest(definitions)
-    with _session(settings) as conn:
+    with session(settings) as conn:
         current = conn.execute(
             _sql(
                 "select scoring_run_id, score_cutoff_at from {profiles} "

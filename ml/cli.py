@@ -411,11 +411,40 @@ def _print_build(built: Any) -> None:
         )
 
 
+def _print_deliveries(deliveries: list[Any]) -> None:
+    print(
+        f"{'audience':<26} {'destination':<14} {'status':<9} {'enter':>8} "
+        f"{'exit':>8} {'no consent':>10} {'suppressed':>10} {'holdout':>8}"
+    )
+    for item in deliveries:
+        print(
+            f"{item.audience_id:<26} {item.destination:<14} {item.status:<9} "
+            f"{item.entered:>8,} {item.exited:>8,} {item.withheld_consent:>10,} "
+            f"{item.withheld_suppressed:>10,} {item.holdout:>8,}"
+            + (f"  -> {item.location}" if item.location else "")
+        )
+    if any(item.status == "planned" for item in deliveries):
+        print("dry run: nothing was sent or recorded")
+
+
 def cmd_audiences(args: argparse.Namespace) -> int:
     """Audiences: validate the definitions, size them or an ad-hoc rule."""
     from ml import audiences
 
     settings = _settings()
+    if args.audiences_command == "activate":
+        from ml import activate
+
+        _print_deliveries(
+            activate.activate(settings, dry_run=args.dry_run, audience_ids=args.ids)
+        )
+        return 0
+    if args.audiences_command == "suppress":
+        from ml import activate
+
+        added = activate.suppress(settings, args.profile_ids, args.reason)
+        print(f"{added} new identities on the suppression list")
+        return 0
     if args.audiences_command == "build":
         _print_build(audiences.build(settings))
         return 0
@@ -471,6 +500,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ml import audiences
 
     _print_build(audiences.build(settings))
+    _echo("stage 7, activation: the changes of every audience to its destinations")
+    from ml import activate
+
+    _print_deliveries(activate.activate(settings))
     _echo(
         "\nfeatures in schema ml, exploration marts in eda, the model in the "
         "registry, scores on every profile in profiles.profiles_enriched. "
@@ -612,6 +645,20 @@ def build_parser() -> argparse.ArgumentParser:
     audience_commands.add_parser(
         "build", help="materialize every audience: members, holdout, delta"
     ).set_defaults(handler=cmd_audiences)
+    activator = audience_commands.add_parser(
+        "activate", help="deliver the latest build's changes to the destinations"
+    )
+    activator.add_argument("ids", nargs="*", help="audience ids (default: all)")
+    activator.add_argument(
+        "--dry-run", action="store_true", help="show what would be sent; send nothing"
+    )
+    activator.set_defaults(handler=cmd_audiences)
+    suppressor = audience_commands.add_parser(
+        "suppress", help="never activate these identities"
+    )
+    suppressor.add_argument("profile_ids", nargs="+", metavar="PROFILE_ID")
+    suppressor.add_argument("--reason", default="requested", help="why (recorded)")
+    suppressor.set_defaults(handler=cmd_audiences)
     sizer = audience_commands.add_parser(
         "size", help="propensity-reach of an audience, all of them, or --rule"
     )

@@ -55,3 +55,41 @@ language sql
 immutable
 parallel safe
 return ('x' || substr(md5(audience || '/' || profile), 1, 7))::bit(28)::integer % 10000;
+
+-- Identities never to activate, whatever audience they qualify for.
+create table if not exists audiences.suppressions (
+    profile_id text primary key,
+    reason text not null,
+    added_at timestamptz not null default now()
+);
+
+-- The delivery ledger: one row per build, audience and destination.
+-- pending -> delivered | failed; a delivered row is never sent again, a
+-- pending or failed one is retried under the same idempotency key.
+create table if not exists audiences.deliveries (
+    idempotency_key text primary key,
+    batch_id text not null,
+    audience_id text not null,
+    destination text not null,
+    previous_key text,
+    status text not null check (status in ('pending', 'delivered', 'failed')),
+    count_entered bigint not null,
+    count_exited bigint not null,
+    count_withheld_consent bigint not null,
+    count_withheld_suppressed bigint not null,
+    count_holdout bigint not null,
+    attempts integer not null default 0,
+    location text,
+    error text,
+    created_at timestamptz not null default now(),
+    delivered_at timestamptz,
+    unique (batch_id, audience_id, destination)
+);
+
+-- What each delivery left activated at the destination: the next delivery's
+-- entries and exits are the difference from this set.
+create table if not exists audiences.activated (
+    idempotency_key text not null,
+    profile_id text not null,
+    primary key (idempotency_key, profile_id)
+);

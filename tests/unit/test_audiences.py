@@ -25,7 +25,7 @@ def test_the_project_audiences_are_valid(settings):
 def test_every_problem_is_reported_with_its_audience(tmp_path, settings):
     text = """
 destinations:
-  files: {type: file, path: out}
+  files: {type: file, channel: email, path: out}
 audiences:
   - {id: good, name: Good, rule: decile >= 9, destinations: [files]}
   - {id: bad_rule, name: Bad, rule: "decile >= 'x'"}
@@ -57,10 +57,12 @@ def test_malformed_entries_are_refused(tmp_path, settings, entry, message):
 @pytest.mark.parametrize(
     ("destination", "message"),
     [
-        ("{type: http, url: 'http://example.com/hook'}", "must use https"),
-        ("{type: http}", "needs a url"),
-        ("{type: file}", "needs a path"),
-        ("{type: ftp, path: x}", "'file' or 'http'"),
+        ("{type: http, channel: sms, url: 'http://example.com/a'}", "must use https"),
+        ("{type: http, channel: sms}", "needs a url"),
+        ("{type: file, channel: email}", "needs a path"),
+        ("{type: ftp, channel: email, path: x}", "'file' or 'http'"),
+        ("{type: file, path: x}", "channel"),
+        ("{type: file, channel: fax, path: x}", "'email', 'sms', 'push'"),
     ],
 )
 def test_destinations_are_checked(tmp_path, settings, destination, message):
@@ -70,7 +72,7 @@ def test_destinations_are_checked(tmp_path, settings, destination, message):
 
 
 def test_local_http_destinations_may_skip_tls(tmp_path, settings):
-    text = "destinations:\n  d: {type: http, url: 'http://127.0.0.1:8080/in'}\n"
+    text = "destinations:\n  d: {type: http, channel: push, url: 'http://127.0.0.1:8/in'}\n"
     assert definitions(tmp_path, text, settings).destinations["d"].url
 
 
