@@ -21,9 +21,17 @@ File destinations write ``<lake>/<path>/<audience>/<idempotency key>/``:
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import email.utils
 import hashlib
+import hmac
+import json
 import logging
+import os
+import random
 import tempfile
+import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +98,7 @@ def _sql(text: str, **extra: Any) -> Any:
         suppressions=sql.Identifier(relations.AUDIENCES_SCHEMA, "suppressions"),
         deliveries=sql.Identifier(relations.AUDIENCES_SCHEMA, "deliveries"),
         activated=sql.Identifier(relations.AUDIENCES_SCHEMA, "activated"),
+        batches=sql.Identifier(relations.AUDIENCES_SCHEMA, "delivery_batches"),
     )
 
 
@@ -172,81 +181,57 @@ def _deliver(
 ) -> Delivery:
     destination = definitions.destinations[name]
     key = idempotency_key(batch_id, audience.id, name)
-    status = conn.execute(
-        _sql("select status, location from {deliveries} where idempotency_key = %s"),
+    row = conn.execute(
+        _sql(
+            "select status, location, previous_key, count_entered, count_exited, "
+            "count_withheld_consent, count_withheld_suppressed, count_holdout "
+            "from {deliveries} where idempotency_key = %s"
+        ),
         [key],
     ).fetchone()
-    if status is not None and status[0] == "delivered":
-        return Delivery(key, audience.id, name, "skipped", location=status[1])
-    previous = conn.execute(
-        _sql(
-            "select idempotency_key from {deliveries} where audience_id = %s "
-            "and destination = %s and status = 'delivered' "
-            "order by delivered_at desc limit 1"
-        ),
-        [audience.id, name],
-    ).fetchone()
-    previous_key = previous[0] if previous else None
-    # Count first, leaving no trace: a dry run stops here.
-    with conn.transaction(force_rollback=True):
-        counts = _stage(conn, batch_id, audience, destination, previous_key)
-    result = Delivery(key, audience.id, name, "planned", **counts)
-    if dry_run:
-        return result
-    # Committed before anything is sent: a crash leaves it pending.
+    if row is not None and row[0] == "delivered":
+        return Delivery(key, audience.id, name, "skipped", location=row[1])
+    if row is None:
+        previous = conn.execute(
+            _sql(
+                "select idempotency_key from {deliveries} where audience_id = %s "
+                "and destination = %s and status = 'delivered' "
+                "order by delivered_at desc limit 1"
+            ),
+            [audience.id, name],
+        ).fetchone()
+        previous_key = previous[0] if previous else None
+        # The delivery's set is frozen with its ledger row, before anything is
+        # sent: a retry sends the same changes under the same key.
+        with conn.transaction(force_rollback=dry_run):
+            counts = _stage(conn, batch_id, audience, destination, previous_key)
+            if not dry_run:
+                _open(conn, key, batch_id, audience.id, name, previous_key, counts)
+        result = Delivery(key, audience.id, name, "planned", **counts)
+        if dry_run:
+            return result
+    else:
+        previous_key = row[2]
+        counts = dict(zip(_COUNTS, row[3:], strict=True))
+        result = Delivery(key, audience.id, name, "planned", **counts)
     conn.execute(
         _sql(
-            "insert into {deliveries} (idempotency_key, batch_id, audience_id, "
-            "destination, previous_key, status, count_entered, count_exited, "
-            "count_withheld_consent, count_withheld_suppressed, count_holdout, "
-            "attempts) values (%s, %s, %s, %s, %s, 'pending', %s, %s, %s, %s, %s, 1) "
-            "on conflict (idempotency_key) do update set status = 'pending', "
-            "attempts = {deliveries}.attempts + 1, error = null"
+            "update {deliveries} set status = 'pending', attempts = attempts + 1, "
+            "error = null where idempotency_key = %s"
         ),
-        [
-            key,
-            batch_id,
-            audience.id,
-            name,
-            previous_key,
-            counts["entered"],
-            counts["exited"],
-            counts["withheld_consent"],
-            counts["withheld_suppressed"],
-            counts["holdout"],
-        ],
+        [key],
     )
     try:
-        with conn.transaction():
-            # Staged again in this transaction: what is sent is what is counted.
-            counts = _stage(conn, batch_id, audience, destination, previous_key)
-            result = Delivery(key, audience.id, name, "planned", **counts)
-            result.location = _send(settings, conn, destination, audience, result)
-            conn.execute(
-                _sql(
-                    "insert into {activated} (idempotency_key, profile_id) "
-                    "select %s, profile_id from _activatable"
-                ),
-                [key],
-            )
-            conn.execute(
-                _sql(
-                    "update {deliveries} set status = 'delivered', location = %s, "
-                    "count_entered = %s, count_exited = %s, "
-                    "count_withheld_consent = %s, count_withheld_suppressed = %s, "
-                    "count_holdout = %s, delivered_at = clock_timestamp() "
-                    "where idempotency_key = %s"
-                ),
-                [
-                    result.location,
-                    result.entered,
-                    result.exited,
-                    result.withheld_consent,
-                    result.withheld_suppressed,
-                    result.holdout,
-                    key,
-                ],
-            )
+        result.location = _send(
+            settings, conn, destination, audience, result, previous_key
+        )
+        conn.execute(
+            _sql(
+                "update {deliveries} set status = 'delivered', location = %s, "
+                "delivered_at = clock_timestamp() where idempotency_key = %s"
+            ),
+            [result.location, key],
+        )
         result.status = "delivered"
     except Exception as exc:  # recorded, reported, retried next run
         result.status = "failed"
@@ -263,6 +248,38 @@ def _deliver(
     return result
 
 
+_COUNTS = ("entered", "exited", "withheld_consent", "withheld_suppressed", "holdout")
+
+
+def _open(
+    conn: Any,
+    key: str,
+    batch_id: str,
+    audience_id: str,
+    destination: str,
+    previous_key: str | None,
+    counts: dict[str, int],
+) -> None:
+    """The ledger row (pending) and the frozen activated set of a delivery."""
+    conn.execute(
+        _sql(
+            "insert into {deliveries} (idempotency_key, batch_id, audience_id, "
+            "destination, previous_key, status, count_entered, count_exited, "
+            "count_withheld_consent, count_withheld_suppressed, count_holdout) "
+            "values (%s, %s, %s, %s, %s, 'pending', %s, %s, %s, %s, %s)"
+        ),
+        [key, batch_id, audience_id, destination, previous_key]
+        + [counts[name] for name in _COUNTS],
+    )
+    conn.execute(
+        _sql(
+            "insert into {activated} (idempotency_key, profile_id) "
+            "select %s, profile_id from _activatable"
+        ),
+        [key],
+    )
+
+
 def _stage(
     conn: Any,
     batch_id: str,
@@ -270,7 +287,7 @@ def _stage(
     destination: Destination,
     previous_key: str | None,
 ) -> dict[str, int]:
-    """Temporary tables of the activatable set and the previous one; counts."""
+    """A temporary table of the activatable members; counts against the previous."""
     from psycopg import sql
 
     consent = sql.Identifier(CONSENT[destination.channel])
@@ -297,45 +314,39 @@ def _stage(
         "create temp table _activatable on commit drop as select profile_id "
         "from _members where not is_holdout and is_consented and not is_suppressed"
     )
-    conn.execute("create temp table _previous (profile_id text) on commit drop")
-    if previous_key is not None:
-        conn.execute(
-            _sql(
-                "insert into _previous select profile_id from {activated} "
-                "where idempotency_key = %s"
-            ),
-            [previous_key],
-        )
     row = conn.execute(
-        "select "
-        "(select count(*) from _members where is_holdout), "
-        "(select count(*) from _members where not is_holdout "
-        "and not is_consented), "
-        "(select count(*) from _members where not is_holdout and is_consented "
-        "and is_suppressed), "
-        "(select count(*) from _activatable as a where not exists "
-        "(select from _previous as p where p.profile_id = a.profile_id)), "
-        "(select count(*) from _previous as p where not exists "
-        "(select from _activatable as a where a.profile_id = p.profile_id))"
+        _sql(
+            "select "
+            "(select count(*) from _activatable as a where not exists "
+            "(select from {activated} as p where p.idempotency_key = %s "
+            "and p.profile_id = a.profile_id)), "
+            "(select count(*) from {activated} as p where p.idempotency_key = %s "
+            "and not exists (select from _activatable as a "
+            "where a.profile_id = p.profile_id)), "
+            "(select count(*) from _members where not is_holdout "
+            "and not is_consented), "
+            "(select count(*) from _members where not is_holdout and is_consented "
+            "and is_suppressed), "
+            "(select count(*) from _members where is_holdout)"
+        ),
+        [previous_key, previous_key],
     ).fetchone()
-    return dict(
-        zip(
-            ("holdout", "withheld_consent", "withheld_suppressed", "entered", "exited"),
-            (int(value) for value in row),
-            strict=True,
-        )
-    )
+    return dict(zip(_COUNTS, (int(value) for value in row), strict=True))
 
 
-def _changes_query(audience: Audience) -> Any:
-    """Entries with the audience's attributes, then exits (no parameters: COPY)."""
+def changes_query(audience: Audience, key: str, previous_key: str | None) -> Any:
+    """Entries (with the audience's attributes) then exits, in a fixed order.
+
+    Keys are hex digests made here, passed as literals: COPY takes no
+    parameters.
+    """
     from psycopg import sql
 
     attributes = [rules.FIELDS[name] for name in audience.attributes]
     entered = sql.SQL(", ").join(
         [
-            sql.SQL("'enter'"),
-            sql.SQL("a.profile_id"),
+            sql.SQL("'enter' as action"),
+            sql.SQL("cur.profile_id"),
             *(
                 sql.SQL("profiles.{} as {}").format(
                     sql.Identifier(f.column), sql.Identifier(f.name)
@@ -347,22 +358,25 @@ def _changes_query(audience: Audience) -> Any:
     exited = sql.SQL(", ").join(
         [
             sql.SQL("'exit'"),
-            sql.SQL("p.profile_id"),
+            sql.SQL("prev.profile_id"),
             *(sql.SQL("null") for _ in attributes),
         ]
     )
-    return sql.SQL(
-        "copy (select {entered} from _activatable as a "
-        "inner join {profiles} as profiles on profiles.profile_id = a.profile_id "
-        "where not exists (select from _previous as p "
-        "where p.profile_id = a.profile_id) "
-        "union all select {exited} from _previous as p where not exists "
-        "(select from _activatable as a where a.profile_id = p.profile_id) "
-        "order by 1, 2) to stdout (format csv)"
-    ).format(
+    return _sql(
+        "select {entered} from {activated} as cur "
+        "left join {profiles} as profiles on profiles.profile_id = cur.profile_id "
+        "where cur.idempotency_key = {key} and not exists (select from {activated} "
+        "as prev where prev.idempotency_key = {previous} "
+        "and prev.profile_id = cur.profile_id) "
+        "union all select {exited} from {activated} as prev "
+        "where prev.idempotency_key = {previous} and not exists (select from "
+        "{activated} as cur where cur.idempotency_key = {key} "
+        "and cur.profile_id = prev.profile_id) "
+        "order by 1, 2",
         entered=entered,
         exited=exited,
-        profiles=sql.Identifier(*relations.PROFILES_ENRICHED),
+        key=sql.Literal(key),
+        previous=sql.Literal(previous_key),
     )
 
 
@@ -372,11 +386,13 @@ def _send(
     destination: Destination,
     audience: Audience,
     result: Delivery,
+    previous_key: str | None,
 ) -> str:
-    if destination.type != "file":
-        raise ActivationError(
-            f"{destination.type} destinations are not supported yet: use type file."
-        )
+    query = changes_query(audience, result.idempotency_key, previous_key)
+    if destination.type == "http":
+        return _send_http(conn, destination, audience, result, query)
+    from psycopg import sql
+
     lake = open_lake(settings)
     folder = f"{destination.path.strip('/')}/{audience.id}/{result.idempotency_key}"
     header = ",".join(["action", "profile_id", *audience.attributes]) + "\n"
@@ -384,7 +400,8 @@ def _send(
         local = Path(scratch) / FILE_NAME
         with local.open("wb") as handle:
             handle.write(header.encode())
-            with conn.cursor().copy(_changes_query(audience)) as copy:
+            statement = sql.SQL("copy ({}) to stdout (format csv)").format(query)
+            with conn.cursor().copy(statement) as copy:
                 for block in copy:
                     handle.write(block)
         lake.put_file(local, f"{folder}/{FILE_NAME}")
@@ -400,3 +417,181 @@ def _send(
         },
     )
     return lake.url(folder)
+
+
+# -- HTTP destinations ------------------------------------------------------------
+
+RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The ``X-Enrich-Signature`` header value: HMAC-SHA256 of the body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _send_http(
+    conn: Any,
+    destination: Destination,
+    audience: Audience,
+    result: Delivery,
+    query: Any,
+) -> str:
+    """POST the changes in batches; each batch is recorded once delivered."""
+    import requests
+
+    secret = None
+    if destination.secret_env:
+        secret = os.environ.get(destination.secret_env)
+        if not secret:
+            raise ActivationError(
+                f"The environment variable {destination.secret_env} is not set: "
+                f"it holds the signature secret of {result.destination}."
+            )
+    key = result.idempotency_key
+    done = {
+        number
+        for (number,) in conn.execute(
+            _sql(
+                "select batch_number from {batches} where idempotency_key = %s "
+                "and status = 'delivered'"
+            ),
+            [key],
+        ).fetchall()
+    }
+    total = -(-(result.entered + result.exited) // destination.batch_size)
+    with (
+        requests.Session() as http,
+        conn.cursor(name=f"changes_{key}", withhold=True) as cursor,
+    ):
+        cursor.execute(query)
+        columns = [column.name for column in cursor.description]
+        number = 0
+        while rows := cursor.fetchmany(destination.batch_size):
+            number += 1
+            if number in done:
+                continue
+            body = json.dumps(
+                {
+                    "idempotency_key": f"{key}-{number:05d}",
+                    "delivery": key,
+                    "audience_id": audience.id,
+                    "batch": number,
+                    "batches": total,
+                    "changes": [
+                        {
+                            k: v
+                            for k, v in zip(columns, row, strict=True)
+                            if v is not None
+                        }
+                        for row in rows
+                    ],
+                },
+                default=float,
+            ).encode()
+            attempts, status = _post(
+                http, destination, body, f"{key}-{number:05d}", secret
+            )
+            conn.execute(
+                _sql(
+                    "insert into {batches} (idempotency_key, batch_number, status, "
+                    "attempts, status_code, rows_sent, sent_at) "
+                    "values (%s, %s, 'delivered', %s, %s, %s, clock_timestamp()) "
+                    "on conflict (idempotency_key, batch_number) do update set "
+                    "status = 'delivered', attempts = {batches}.attempts + "
+                    "excluded.attempts, status_code = excluded.status_code, "
+                    "sent_at = excluded.sent_at"
+                ),
+                [key, number, attempts, status, len(rows)],
+            )
+            logger.info(
+                "%s -> %s: batch %d of %d delivered",
+                audience.id,
+                result.destination,
+                number,
+                total,
+            )
+    return _redact(destination.url or "")
+
+
+def _post(
+    http: Any, destination: Destination, body: bytes, batch_key: str, secret: str | None
+) -> tuple[int, int]:
+    """POST one batch with retries; returns (attempts, status code).
+
+    Retries connection errors, timeouts and 408/425/429/5xx with exponential
+    backoff and jitter, waiting at least what ``Retry-After`` asks; any other
+    4xx is permanent.
+
+    Raises:
+        ActivationError: A permanent refusal, or every attempt failed.
+    """
+    import requests
+
+    headers = {"Content-Type": "application/json", "Idempotency-Key": batch_key}
+    if secret is not None:
+        headers["X-Enrich-Signature"] = signature(secret, body)
+    where = _redact(destination.url or "")
+    problem = ""
+    for attempt in range(1, destination.max_attempts + 1):
+        wait = None
+        try:
+            response = http.post(
+                destination.url,
+                data=body,
+                headers=headers,
+                timeout=destination.timeout_seconds,
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            problem = type(exc).__name__
+        else:
+            if response.status_code < 300:
+                return attempt, response.status_code
+            problem = f"HTTP {response.status_code} {response.reason}"
+            if response.status_code not in RETRYABLE:
+                raise ActivationError(
+                    f"{where} refused batch {batch_key}: {problem}: "
+                    f"{response.text[:200]!r}"
+                )
+            wait = _retry_after(response.headers.get("Retry-After"))
+        if attempt == destination.max_attempts:
+            break
+        backoff = destination.backoff_seconds * 2 ** (attempt - 1)
+        backoff *= 0.5 + random.random()  # noqa: S311 - jitter, not security
+        delay = min(max(wait or 0.0, backoff), destination.max_backoff_seconds)
+        logger.warning(
+            "%s: batch %s attempt %d failed (%s); retrying in %.1f s",
+            where,
+            batch_key,
+            attempt,
+            problem,
+            delay,
+        )
+        time.sleep(delay)
+    raise ActivationError(
+        f"{where}: batch {batch_key} failed {destination.max_attempts} times, "
+        f"last: {problem}"
+    )
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (a number or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _redact(url: str) -> str:
+    """A URL without credentials or query string, for logs and errors."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))

@@ -66,6 +66,12 @@ class Destination(BaseModel, extra="forbid"):
     # for the signature is read from the environment variable named here.
     url: str | None = None
     secret_env: str | None = None
+    # http: changes per request, and how hard to try.
+    batch_size: int = Field(1_000, ge=1, le=100_000)
+    max_attempts: int = Field(5, ge=1, le=20)
+    timeout_seconds: float = Field(10.0, gt=0)
+    backoff_seconds: float = Field(0.5, ge=0)
+    max_backoff_seconds: float = Field(30.0, ge=0)
 
     @model_validator(mode="after")
     def _complete(self) -> Destination:

@@ -93,3 +93,16 @@ create table if not exists audiences.activated (
     profile_id text not null,
     primary key (idempotency_key, profile_id)
 );
+
+-- HTTP deliveries go out in batches; a batch is recorded once the receiver
+-- accepted it, so a resumed delivery sends only the rest (same keys).
+create table if not exists audiences.delivery_batches (
+    idempotency_key text not null,
+    batch_number integer not null,
+    status text not null check (status in ('delivered')),
+    attempts integer not null,
+    status_code integer,
+    rows_sent integer not null default 0,
+    sent_at timestamptz,
+    primary key (idempotency_key, batch_number)
+);

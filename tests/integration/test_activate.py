@@ -119,3 +119,205 @@ def test_a_failed_delivery_is_retried_under_the_same_key(
         "select status, attempts from audiences.deliveries where idempotency_key = %s",
         [key],
     ) == [("delivered", 2)]
+
+
+# -- HTTP destinations, against a real server on 127.0.0.1 -------------------------
+
+
+SECRET = "test-shared-secret-do-not-print"  # noqa: S105 - a test value
+
+
+class Receiver:
+    """An HTTP receiver that checks signatures, dedups by key, misbehaves on cue."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.script: list[str] = []  # per request: ok | 500 | 429 | slow | 400 | hold
+        self.accepted: dict[str, dict] = {}  # by idempotency key, first wins
+        self.requests: list[str] = []
+        self.held = threading.Event()
+        self.release = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):
+                import hashlib
+                import hmac
+                import json as json_
+                import time as time_
+
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                key = self.headers["Idempotency-Key"]
+                receiver.requests.append(key)
+                expected = (
+                    "sha256="
+                    + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+                )
+                if self.headers.get("X-Enrich-Signature") != expected:
+                    return self.reply(401)
+                cue = receiver.script.pop(0) if receiver.script else "ok"
+                if cue == "500":
+                    return self.reply(500)
+                if cue == "400":
+                    return self.reply(400, b"audience unknown here")
+                if cue == "429":
+                    return self.reply(429, headers={"Retry-After": "1"})
+                if cue == "slow":
+                    time_.sleep(1.5)  # past the client's timeout; accepted anyway
+                if cue == "hold":
+                    receiver.held.set()
+                    receiver.release.wait(30)
+                receiver.accepted.setdefault(key, json_.loads(body))
+                return self.reply(200)
+
+            def reply(self, status, body=b"", headers=None):
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook?token=x"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def changes(self) -> list[tuple[str, str]]:
+        return sorted(
+            (change["action"], change["profile_id"])
+            for batch in self.accepted.values()
+            for change in batch["changes"]
+        )
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.release.set()
+    server.server.shutdown()
+
+
+def http_settings(settings, tmp_path, url, name, monkeypatch):
+    monkeypatch.setenv("ENRICH_TEST_SECRET", SECRET)
+    path = tmp_path / "audiences.yml"
+    path.write_text(
+        f"""
+destinations:
+  {name}:
+    type: http
+    channel: email
+    url: "{url}"
+    secret_env: ENRICH_TEST_SECRET
+    batch_size: 10
+    timeout_seconds: 0.5
+    backoff_seconds: 0.01
+    max_backoff_seconds: 2
+audiences:
+  - id: likely_subscribers
+    name: Likely subscribers
+    rule: decile >= 9 and not subscribed
+    holdout_percent: 10
+    destinations: [{name}]
+    attributes: [propensity, decile]
+"""
+    )
+    monkeypatch.setenv("ENRICH_AUDIENCES__FILE", str(path))
+    return settings.model_copy(
+        update={"audiences": settings.audiences.model_copy(update={"file": path})}
+    )
+
+
+def ledger_changes(sql, key):
+    return sorted(
+        ("enter", row[0])
+        for row in sql(
+            "select profile_id from audiences.activated where idempotency_key = %s",
+            [key],
+        )
+    )
+
+
+def test_http_retries_500_429_and_timeouts_and_delivers_each_batch_once(
+    built_audiences, settings, tmp_path, receiver, monkeypatch, sql
+):
+    local = http_settings(settings, tmp_path, receiver.url, "hook_retry", monkeypatch)
+    audiences.build(local)
+    receiver.script = ["500", "429", "ok", "slow", "ok", "500", "500"]
+    [delivery] = activate.activate(local)
+    assert delivery.status == "delivered" and delivery.entered > 20
+    assert delivery.location.endswith("/hook") and "token" not in delivery.location
+    batches = -(-delivery.entered // 10)
+    assert len(receiver.accepted) == batches
+    assert len(receiver.requests) > batches  # the retries reached the server
+    assert receiver.changes() == ledger_changes(sql, delivery.idempotency_key)
+    [(count,)] = sql(
+        "select count(*) from audiences.delivery_batches where idempotency_key = %s",
+        [delivery.idempotency_key],
+    )
+    assert count == batches
+
+
+def test_http_permanent_refusal_fails_without_printing_the_secret(
+    built_audiences, settings, tmp_path, receiver, monkeypatch, sql
+):
+    local = http_settings(settings, tmp_path, receiver.url, "hook_refuse", monkeypatch)
+    audiences.build(local)
+    receiver.script = ["400"]
+    with pytest.raises(activate.ActivationError, match="HTTP 400") as caught:
+        activate.activate(local)
+    assert SECRET not in str(caught.value) and "token" not in str(caught.value)
+    [(status, error)] = sql(
+        "select status, error from audiences.deliveries where destination = %s",
+        ["hook_refuse"],
+    )
+    assert status == "failed" and "audience unknown here" in error
+    assert SECRET not in error
+
+
+def test_a_sender_killed_mid_run_resumes_and_sends_each_change_once(
+    built_audiences, settings, tmp_path, receiver, monkeypatch, sql
+):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    local = http_settings(settings, tmp_path, receiver.url, "hook_crash", monkeypatch)
+    audiences.build(local)
+    receiver.script = ["ok", "ok", "hold"]
+    enrich = Path(sys.executable).parent / "enrich"
+    process = subprocess.Popen(
+        [str(enrich), "audiences", "activate"],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert receiver.held.wait(120), "the sender never reached batch 3"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    receiver.release.set()  # batch 3 reaches the server after the sender died
+    [(status, sent)] = sql(
+        "select d.status, count(b.batch_number) from audiences.deliveries as d "
+        "left join audiences.delivery_batches as b using (idempotency_key) "
+        "where d.destination = 'hook_crash' group by d.status"
+    )
+    assert status == "pending" and sent == 2
+    [delivery] = activate.activate(local)  # the next run resumes
+    assert delivery.status == "delivered"
+    batches = -(-delivery.entered // 10)
+    assert sorted(receiver.accepted) == [
+        f"{delivery.idempotency_key}-{n:05d}" for n in range(1, batches + 1)
+    ]
+    # Batch 3 went out twice under one key; the rest once.
+    assert receiver.requests.count(f"{delivery.idempotency_key}-00003") == 2
+    assert receiver.changes() == ledger_changes(sql, delivery.idempotency_key)
