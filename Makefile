@@ -40,6 +40,10 @@ bench-dbt: $(VENV)
 bench-train: $(VENV)
 	.venv/bin/python bench/bench_train.py
 
+## bench-audiences: build and activate three audiences at 1M profiles
+bench-audiences: $(VENV)
+	.venv/bin/python bench/bench_audiences.py
+
 $(UV):
 	python3 -m venv .tools
 	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)

@@ -25,6 +25,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 try:  # run as a script (python bench/bench_score.py, make bench-score)
     from common import MIB, fresh_home, parser, run_measured, say, write_results
@@ -42,6 +43,7 @@ ENRICH = str(Path(sys.executable).parent / "enrich")
 TARGET_PROFILES_PER_S = 100_000
 TARGET_PEAK_BYTES = 2 << 30
 _SCORED = re.compile(r"([\d,]+) profiles scored in ([\d.]+) s")
+_TREES = re.compile(r"v\d+ \((\d+) trees\)")
 _INGESTED = re.compile(r"ingested ([\d,]+) scores .* in ([\d.]+) s")
 
 
@@ -53,35 +55,46 @@ def _step_seconds(pattern: re.Pattern[str], log: list[str]) -> float:
     raise RuntimeError(f"no line matching {pattern.pattern!r} in the log")
 
 
+def prepare(
+    settings: Any, profiles: int, train_profiles: int, seed: int, as_of: dt.date
+) -> Any:
+    """Train and promote on ``train_profiles``, then build ``profiles``' features.
+
+    Returns:
+        The scoring export of the ``profiles`` data.
+    """
+    from ml import export, featurize, load, registry, synthetic, train
+
+    say(f"training data: {train_profiles:,} profiles, dbt, export, train ...")
+    small = synthetic.GeneratorParams(
+        profiles=train_profiles, seed=seed + 1, as_of=as_of
+    )
+    load.load_generated(settings, small)
+    featurize.featurize(settings)
+    [training] = export.export(settings, ["ml_training_set"])
+    trained = train.train(settings, training)
+    version, _ = registry.register(settings, trained)
+    version, decision = registry.promote(settings, version.version)
+    say(f"v{version.version}: {decision}")
+
+    say(f"scoring data: {profiles:,} profiles, dbt, export ...")
+    clock = time.perf_counter()
+    params = synthetic.GeneratorParams(profiles=profiles, seed=seed, as_of=as_of)
+    load.load_generated(settings, params, replace=True)
+    featurize.featurize(
+        settings, full_refresh=True, select=["+ml_scoring_set", "+profiles_enriched"]
+    )
+    [scoring] = export.export(settings, ["ml_scoring_set"])
+    say(f"prepared in {time.perf_counter() - clock:.0f} s")
+    return scoring
+
+
 def measure(profiles: int, train_profiles: int, seed: int, as_of: dt.date) -> dict:
     """Train on a small dataset, then score and ingest ``profiles`` profiles."""
-    from ml import export, featurize, load, registry, score, synthetic, train
+    from ml import registry, score
 
     with fresh_home(f"score-{profiles}") as settings:
-        say(f"training data: {train_profiles:,} profiles, dbt, export, train ...")
-        small = synthetic.GeneratorParams(
-            profiles=train_profiles, seed=seed + 1, as_of=as_of
-        )
-        load.load_generated(settings, small)
-        featurize.featurize(settings)
-        [training] = export.export(settings, ["ml_training_set"])
-        trained = train.train(settings, training)
-        version, _ = registry.register(settings, trained)
-        version, decision = registry.promote(settings, version.version)
-        say(f"v{version.version}: {decision}")
-
-        say(f"scoring data: {profiles:,} profiles, dbt, export ...")
-        clock = time.perf_counter()
-        params = synthetic.GeneratorParams(profiles=profiles, seed=seed, as_of=as_of)
-        load.load_generated(settings, params, replace=True)
-        featurize.featurize(
-            settings,
-            full_refresh=True,
-            select=["+ml_scoring_set", "+profiles_enriched"],
-        )
-        [scoring] = export.export(settings, ["ml_scoring_set"])
-        say(f"prepared in {time.perf_counter() - clock:.0f} s")
-
+        scoring = prepare(settings, profiles, train_profiles, seed, as_of)
         say("enrich score ...")
         scored = run_measured([ENRICH, "score"])
         say("enrich ingest ...")
@@ -101,8 +114,7 @@ def measure(profiles: int, train_profiles: int, seed: int, as_of: dt.date) -> di
         return {
             "profiles": profiles,
             "scored_profiles": scoring.rows,
-            "trees": int(trained.model.tree_count_),
-            "features": len(trained.features),
+            "trees": int(_TREES.search("\n".join(scored["log"])).group(1)),
             "score_step_s": score_s,
             "ingest_step_s": ingest_s,
             "score_wall_s": scored["wall_s"],
