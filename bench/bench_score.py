@@ -109,7 +109,7 @@ def measure(profiles: int, train_profiles: int, seed: int, as_of: dt.date) -> di
             latest.version,
             dt.datetime.fromisoformat(scoring.manifest["as_of"]),
         )
-        rates = [] if table is None else table.to_dict("records")
+        rates = table or []
         realised = [row["realised_rate"] for row in rates]
         return {
             "profiles": profiles,

@@ -289,10 +289,10 @@ def _print_backtest(settings: Any, result: Any) -> None:
         f"({result.as_of.date()} + {settings.generate.horizon_days} days):"
     )
     _echo(f"{'decile':>6} {'profiles':>9} {'mean score':>10} {'converted':>9}")
-    for row in table.sort_values("decile", ascending=False).itertuples():
+    for row in reversed(table):
         _echo(
-            f"{row.decile:>6} {row.profiles:>9,} {row.mean_propensity:>10.4f} "
-            f"{row.realised_rate:>9.4f}"
+            f"{row['decile']:>6} {row['profiles']:>9,} "
+            f"{row['mean_propensity']:>10.4f} {row['realised_rate']:>9.4f}"
         )
 
 

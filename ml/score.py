@@ -32,11 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ml import export, registry, relations, train, warehouse
+from ml import export, registry, relations, warehouse
 from ml.config import Settings
 from ml.errors import EnrichError, StorageError
 from ml.lake import Lake, complete_folders, open_lake, verified_part, write_part
@@ -80,7 +79,7 @@ class ScoringModel:
 
     version: registry.Version
     model: Any
-    calibrator: train.Calibrator
+    calibrator: Any  # ml.train.Calibrator
     features: list[str]
     categorical: list[str]
 
@@ -106,6 +105,8 @@ def load_model(settings: Settings, version: int | None = None) -> ScoringModel:
         ScoreError: The version's artifacts are incomplete.
     """
     from catboost import CatBoostClassifier
+
+    from ml import train
 
     found = registry.get(settings, version)
     # Artifacts stay where training wrote them, whatever the lake is today.
@@ -437,6 +438,8 @@ def _score_chunk(
     """Propensities and top reasons of one chunk (no ranks yet)."""
     from catboost import Pool
 
+    from ml import train
+
     frame = train.prepare(chunk.to_pandas(), loaded.features, loaded.categorical)
     pool = Pool(frame[loaded.features], cat_features=loaded.categorical)
     raw = loaded.model.predict_proba(pool, thread_count=1)[:, 1]
@@ -461,12 +464,13 @@ def _score_chunk(
 
 def backtest(
     settings: Settings, model_name: str, model_version: int, as_of: dt.datetime
-) -> pd.DataFrame | None:
+) -> list[dict[str, Any]] | None:
     """Realised conversion by score decile in the generator's simulated future.
 
     Joins the ingested scores of one run to the synthetic truth of the window
-    after as_of. None when the warehouse holds no truth for that window (the
-    data was not generated, or the as_of is not the generator's).
+    after as_of: one row per decile, lowest first. None when the warehouse
+    holds no truth for that window (the data was not generated, or the as_of
+    is not the generator's).
     """
     from psycopg import sql
 
@@ -496,13 +500,11 @@ def backtest(
         ).fetchall()
     if not rows:
         return None
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "decile",
-            "profiles",
-            "realised_rate",
-            "mean_propensity",
-            "mean_true_probability",
-        ],
+    names = (
+        "decile",
+        "profiles",
+        "realised_rate",
+        "mean_propensity",
+        "mean_true_probability",
     )
+    return [dict(zip(names, row, strict=True)) for row in rows]

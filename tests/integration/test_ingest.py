@@ -62,10 +62,14 @@ def test_every_eligible_profile_has_exactly_one_current_score(ingested, settings
 
 
 def test_backtest_ranks_realised_conversion_by_decile(ingested, settings):
-    table = score.backtest(
+    import pandas as pd
+
+    rows = score.backtest(
         settings, ingested.model_name, ingested.model_version, ingested.as_of
     )
-    assert table is not None and list(table["decile"]) == list(range(1, 11))
+    assert rows is not None
+    table = pd.DataFrame(rows)
+    assert list(table["decile"]) == list(range(1, 11))
     assert table["profiles"].sum() == ingested.rows
     # 1,500 profiles are too few for a strictly monotone table; the top
     # deciles must still convert well above the bottom ones.
