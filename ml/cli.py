@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger("enrich")
@@ -411,6 +412,20 @@ def _print_build(built: Any) -> None:
         )
 
 
+def _identities_in(path: Path) -> list[str]:
+    """Identities from a text or CSV file: the first column, header skipped."""
+    import csv
+
+    from ml.errors import EnrichError
+
+    try:
+        with path.open(newline="") as handle:
+            rows = [row[0].strip() for row in csv.reader(handle) if row and row[0]]
+    except OSError as exc:
+        raise EnrichError(f"Cannot read {path}: {exc.strerror}.") from None
+    return [value for value in rows if value and value != "profile_id"]
+
+
 def _print_deliveries(deliveries: list[Any]) -> None:
     print(
         f"{'audience':<26} {'destination':<14} {'status':<9} {'enter':>8} "
@@ -442,7 +457,14 @@ def cmd_audiences(args: argparse.Namespace) -> int:
     if args.audiences_command == "suppress":
         from ml import activate
 
-        added = activate.suppress(settings, args.profile_ids, args.reason)
+        identities = list(args.profile_ids)
+        if args.file is not None:
+            identities += _identities_in(args.file)
+        if not identities:
+            from ml.errors import EnrichError
+
+            raise EnrichError("Give PROFILE_ID arguments, or --file FILE.")
+        added = activate.suppress(settings, identities, args.reason)
         print(f"{added} new identities on the suppression list")
         return 0
     if args.audiences_command == "build":
@@ -656,7 +678,10 @@ def build_parser() -> argparse.ArgumentParser:
     suppressor = audience_commands.add_parser(
         "suppress", help="never activate these identities"
     )
-    suppressor.add_argument("profile_ids", nargs="+", metavar="PROFILE_ID")
+    suppressor.add_argument("profile_ids", nargs="*", metavar="PROFILE_ID")
+    suppressor.add_argument(
+        "--file", type=Path, help="one identity per line (or a CSV's first column)"
+    )
     suppressor.add_argument("--reason", default="requested", help="why (recorded)")
     suppressor.set_defaults(handler=cmd_audiences)
     sizer = audience_commands.add_parser(

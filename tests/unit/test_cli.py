@@ -65,3 +65,14 @@ def test_a_bad_date_is_refused_by_the_parser(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["score", "--as-of", "yesterday"])
     assert "'yesterday' is not a date" in capsys.readouterr().err
+
+
+def test_suppression_files_give_their_first_column(tmp_path):
+    from ml.cli import _identities_in
+
+    listed = tmp_path / "suppress.csv"
+    listed.write_text("profile_id,reason\n123,complaint\n\n456,bounce\n")
+    assert _identities_in(listed) == ["123", "456"]
+    plain = tmp_path / "ids.txt"
+    plain.write_text("789\n012\n")
+    assert _identities_in(plain) == ["789", "012"]
