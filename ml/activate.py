@@ -15,7 +15,10 @@ again: delivered rows are skipped, pending or failed ones are sent again
 under the same key, so a receiver can drop repeats.
 
 File destinations write ``<lake>/<path>/<audience>/<idempotency key>/``:
-``changes.csv`` (action, profile_id, attributes) and ``_manifest.json`` last.
+``changes.csv`` (or ``changes.parquet``: status, profile_id, attributes) and
+``_manifest.json`` last. A destination in ``full`` mode receives the whole
+activatable set each time (status ``member``) instead of the changes
+(``entered``, ``exited``).
 """
 
 from __future__ import annotations
@@ -57,7 +60,6 @@ CONSENT = {
     "push": "has_push_consent",
     "personalize": "has_personalize_consent",
 }
-FILE_NAME = "changes.csv"
 
 
 class ActivationError(EnrichError):
@@ -205,6 +207,9 @@ def _deliver(
         # sent: a retry sends the same changes under the same key.
         with conn.transaction(force_rollback=dry_run):
             counts = _stage(conn, batch_id, audience, destination, previous_key)
+            if destination.mode == "full":  # the whole set, nothing exits
+                [(size,)] = conn.execute("select count(*) from _activatable")
+                counts = {**counts, "entered": int(size), "exited": 0}
             if not dry_run:
                 _open(conn, key, batch_id, audience.id, name, previous_key, counts)
         result = Delivery(key, audience.id, name, "planned", **counts)
@@ -334,9 +339,12 @@ def _stage(
     return dict(zip(_COUNTS, (int(value) for value in row), strict=True))
 
 
-def changes_query(audience: Audience, key: str, previous_key: str | None) -> Any:
+def changes_query(
+    audience: Audience, key: str, previous_key: str | None, full: bool = False
+) -> Any:
     """Entries (with the audience's attributes) then exits, in a fixed order.
 
+    With ``full``, every activated member (status ``member``) and no exits.
     Keys are hex digests made here, passed as literals: COPY takes no
     parameters.
     """
@@ -345,7 +353,7 @@ def changes_query(audience: Audience, key: str, previous_key: str | None) -> Any
     attributes = [rules.FIELDS[name] for name in audience.attributes]
     entered = sql.SQL(", ").join(
         [
-            sql.SQL("'enter' as action"),
+            sql.SQL("'member' as status" if full else "'entered' as status"),
             sql.SQL("cur.profile_id"),
             *(
                 sql.SQL("profiles.{} as {}").format(
@@ -357,11 +365,13 @@ def changes_query(audience: Audience, key: str, previous_key: str | None) -> Any
     )
     exited = sql.SQL(", ").join(
         [
-            sql.SQL("'exit'"),
+            sql.SQL("'exited'"),
             sql.SQL("prev.profile_id"),
             *(sql.SQL("null") for _ in attributes),
         ]
     )
+    if full:
+        previous_key = None  # nothing is subtracted, nothing exits
     return _sql(
         "select {entered} from {activated} as cur "
         "left join {profiles} as profiles on profiles.profile_id = cur.profile_id "
@@ -388,23 +398,37 @@ def _send(
     result: Delivery,
     previous_key: str | None,
 ) -> str:
-    query = changes_query(audience, result.idempotency_key, previous_key)
+    full = destination.mode == "full"
+    query = changes_query(audience, result.idempotency_key, previous_key, full)
     if destination.type == "http":
         return _send_http(conn, destination, audience, result, query)
     from psycopg import sql
 
     lake = open_lake(settings)
     folder = f"{destination.path.strip('/')}/{audience.id}/{result.idempotency_key}"
-    header = ",".join(["action", "profile_id", *audience.attributes]) + "\n"
+    header = ",".join(["status", "profile_id", *audience.attributes]) + "\n"
     with tempfile.TemporaryDirectory(prefix="enrich-activate-") as scratch:
-        local = Path(scratch) / FILE_NAME
+        local = Path(scratch) / "changes.csv"
         with local.open("wb") as handle:
             handle.write(header.encode())
             statement = sql.SQL("copy ({}) to stdout (format csv)").format(query)
             with conn.cursor().copy(statement) as copy:
                 for block in copy:
                     handle.write(block)
-        lake.put_file(local, f"{folder}/{FILE_NAME}")
+        if destination.format == "parquet":
+            import pyarrow.csv as pacsv
+            import pyarrow.parquet as pq
+
+            table = pacsv.read_csv(
+                local,
+                convert_options=pacsv.ConvertOptions(
+                    column_types={"profile_id": "string"}
+                ),
+            )
+            local = local.with_suffix(".parquet")
+            pq.write_table(table, local)
+        name = local.name
+        lake.put_file(local, f"{folder}/{name}")
         checksum = sha256_of(local)
     lake.write_manifest(
         folder,
@@ -413,7 +437,8 @@ def _send(
             "audience_id": audience.id,
             "entered": result.entered,
             "exited": result.exited,
-            "files": [{"file": FILE_NAME, "sha256": checksum}],
+            "mode": destination.mode,
+            "files": [{"file": name, "sha256": checksum}],
         },
     )
     return lake.url(folder)

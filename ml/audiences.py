@@ -59,9 +59,13 @@ class Destination(BaseModel, extra="forbid"):
     type: Literal["file", "http"]
     # The marketing channel: only profiles that consented to it are sent.
     channel: Literal["email", "sms", "push", "personalize"]
+    # delta: entered and exited profiles since the last delivery; full: every
+    # activated member each time.
+    mode: Literal["delta", "full"] = "delta"
     description: str = ""
-    # file: a folder under the lake.
+    # file: a folder under the lake (local or S3), CSV or Parquet.
     path: str | None = None
+    format: Literal["csv", "parquet"] = "csv"
     # http: the endpoint; HTTPS unless the host is local. The shared secret
     # for the signature is read from the environment variable named here.
     url: str | None = None

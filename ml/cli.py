@@ -691,6 +691,15 @@ def build_parser() -> argparse.ArgumentParser:
     sizer.add_argument("--rule", help="size an ad-hoc rule instead")
     sizer.set_defaults(handler=cmd_audiences)
 
+    shortcut = commands.add_parser(
+        "activate", help="same as `enrich audiences activate`"
+    )
+    shortcut.add_argument("ids", nargs="*", help="audience ids (default: all)")
+    shortcut.add_argument(
+        "--dry-run", action="store_true", help="show what would be sent; send nothing"
+    )
+    shortcut.set_defaults(handler=cmd_audiences, audiences_command="activate")
+
     model = commands.add_parser("model", help="the model registry")
     model_commands = model.add_subparsers(
         dest="model_command", metavar="ACTION", required=True

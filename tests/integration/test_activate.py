@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 
 def changes(location: str) -> list[dict]:
-    with (Path(location) / activate.FILE_NAME).open() as handle:
+    with (Path(location) / "changes.csv").open() as handle:
         return list(csv.DictReader(handle))
 
 
@@ -40,8 +40,8 @@ def test_changes_arrive_once_with_consent_suppression_and_exits(
     warm = first["warm_prospects"]
     assert warm.status == "delivered" and warm.entered > 0
     rows = changes(warm.location)
-    assert len(rows) == warm.entered and {r["action"] for r in rows} == {"enter"}
-    assert set(rows[0]) == {"action", "profile_id", "propensity", "decile"}
+    assert len(rows) == warm.entered and {r["status"] for r in rows} == {"entered"}
+    assert set(rows[0]) == {"status", "profile_id", "propensity", "decile"}
     # Only consented, non-holdout members; what was withheld is counted.
     [(expected, no_consent, holdout)] = sql(
         "select count(*) filter (where not m.is_holdout and p.has_email_consent), "
@@ -79,12 +79,12 @@ def test_changes_arrive_once_with_consent_suppression_and_exits(
     second = {d.audience_id: d for d in activate.activate(settings)}["warm_prospects"]
     assert second.status == "delivered" and second.withheld_suppressed >= 1
     rows2 = changes(second.location)
-    assert {"action": "exit", "profile_id": gone} in [
-        {"action": r["action"], "profile_id": r["profile_id"]} for r in rows2
+    assert {"status": "exited", "profile_id": gone} in [
+        {"status": r["status"], "profile_id": r["profile_id"]} for r in rows2
     ]
     assert second.exited >= 1 and len(rows2) == second.entered + second.exited
     # Entries are exactly the profiles not already activated.
-    assert not {r["profile_id"] for r in rows2 if r["action"] == "enter"} & sent
+    assert not {r["profile_id"] for r in rows2 if r["status"] == "entered"} & sent
     [(ledger,)] = sql(
         "select count(*) from audiences.deliveries where status = 'delivered'"
     )
@@ -189,7 +189,7 @@ class Receiver:
 
     def changes(self) -> list[tuple[str, str]]:
         return sorted(
-            (change["action"], change["profile_id"])
+            (change["status"], change["profile_id"])
             for batch in self.accepted.values()
             for change in batch["changes"]
         )
@@ -235,7 +235,7 @@ audiences:
 
 def ledger_changes(sql, key):
     return sorted(
-        ("enter", row[0])
+        ("entered", row[0])
         for row in sql(
             "select profile_id from audiences.activated where idempotency_key = %s",
             [key],
@@ -321,3 +321,33 @@ def test_a_sender_killed_mid_run_resumes_and_sends_each_change_once(
     # Batch 3 went out twice under one key; the rest once.
     assert receiver.requests.count(f"{delivery.idempotency_key}-00003") == 2
     assert receiver.changes() == ledger_changes(sql, delivery.idempotency_key)
+
+
+def test_full_mode_sends_every_member_as_parquet(
+    built_audiences, settings, tmp_path, monkeypatch
+):
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "audiences.yml"
+    path.write_text(
+        """
+destinations:
+  snapshot: {type: file, channel: sms, path: snapshots, format: parquet, mode: full}
+audiences:
+  - {id: everyone_scored, name: All, rule: has_score, destinations: [snapshot],
+     attributes: [decile]}
+"""
+    )
+    local = settings.model_copy(
+        update={"audiences": settings.audiences.model_copy(update={"file": path})}
+    )
+    audiences.build(local)
+    for _ in range(2):  # a second build of new scores: the whole set again
+        [delivery] = activate.activate(local)
+        table = pq.read_table(Path(delivery.location) / "changes.parquet")
+        assert set(table["status"].to_pylist()) == {"member"}
+        assert table.num_rows == delivery.entered and delivery.exited == 0
+        assert table.column_names == ["status", "profile_id", "decile"]
+        ingest.ingest(settings, score.score(settings))
+        featurize.featurize(settings, select=["source:scores+"])
+        audiences.build(local)
