@@ -528,11 +528,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     _print_deliveries(activate.activate(settings))
     _echo(
         "\nfeatures in schema ml, exploration marts in eda, the model in the "
-        "registry, scores on every profile in profiles.profiles_enriched. "
-        "Look at them:\n"
+        "registry, scores on every profile in profiles.profiles_enriched, "
+        "audiences in schema audiences and their files in the lake's "
+        "activation folder. Look at them:\n"
         "  .venv/bin/enrich model show --json\n"
         "  .venv/bin/enrich db psql -c 'select decile, count(*), avg(propensity) "
         "from profiles.profiles_enriched group by 1 order by 1'\n"
+        "  .venv/bin/enrich audiences size likely_subscribers\n"
         "  .venv/bin/dbt docs generate && .venv/bin/dbt docs serve"
     )
     return 0

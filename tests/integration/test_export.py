@@ -53,6 +53,8 @@ def test_export_matches_the_warehouse_and_its_manifest(built, settings, sql):
 
 def test_a_killed_export_is_never_read(built, settings):
     before = export.latest_export(settings, "ml_training_set")
+    lake = Path(settings.lake) / "egress" / "ml_training_set"
+    existing = set(lake.glob("export_time=*"))  # other tests' exports, complete
     env = {
         **os.environ,
         "ENRICH_EXPORT__PART_ROWS": "10",
@@ -64,12 +66,11 @@ def test_a_killed_export_is_never_read(built, settings):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    lake = Path(settings.lake) / "egress" / "ml_training_set"
     deadline = time.monotonic() + 60
     killed_folder = None
     while time.monotonic() < deadline and killed_folder is None:
-        for folder in lake.glob("export_time=*"):
-            if folder.name not in before.folder and any(folder.glob("part-*")):
+        for folder in set(lake.glob("export_time=*")) - existing:
+            if any(folder.glob("part-*")):
                 killed_folder = folder
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
