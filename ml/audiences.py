@@ -243,7 +243,10 @@ class Sizing:
         return self._row(threshold, reach, expected)
 
     def between(self, lower: float, upper: float) -> dict[str, Any]:
-        """Reach and expected conversions at lower <= propensity < upper."""
+        """Reach and expected conversions at lower <= propensity < upper.
+
+        An upper bound above 1 includes propensity 1.
+        """
         low = min(BUCKETS, max(0, round(lower * BUCKETS)))
         high = min(BUCKETS, max(low, round(upper * BUCKETS)))
         return self._row(lower, sum(self.counts[low:high]), sum(self.sums[low:high]))
@@ -267,9 +270,19 @@ class Sizing:
         return [self.above(bucket / BUCKETS) for bucket in range(BUCKETS)]
 
     def table(self) -> list[dict[str, Any]]:
-        """Reach above the thresholds people read, up to the highest score."""
+        """Reach above the thresholds people read, up to the highest score.
+
+        Each row also carries ``band_reach``: the reach from its threshold up
+        to the next one (the last band is open-ended).
+        """
         top = max((i for i, c in enumerate(self.counts) if c), default=0) / BUCKETS
-        return [self.above(t) for t in SHOWN_THRESHOLDS if t <= top or t == 0.0]
+        shown = [t for t in SHOWN_THRESHOLDS if t <= top or t == 0.0]
+        rows = []
+        for lower, upper in zip(shown, [*shown[1:], 1.0 + 1 / BUCKETS], strict=True):
+            row = self.above(lower)
+            row["band_reach"] = self.between(lower, upper)["reach"]
+            rows.append(row)
+        return rows
 
     def suggestion(self) -> dict[str, Any] | None:
         """The threshold with the highest expected profit (None without economics)."""

@@ -365,13 +365,13 @@ def _print_sizing(sizing: Any, full: bool) -> None:
         return
     economics = sizing.cost_per_contact is not None
     header = (
-        f"{'propensity >=':>13} {'reach':>10} {'share':>7} "
+        f"{'propensity >=':>13} {'reach':>10} {'to next':>9} {'share':>7} "
         f"{'exp. conv.':>10} {'exp. rate':>9}"
     )
     print(header + (f" {'exp. profit':>12}" if economics else ""))
     for row in sizing.table():
         line = (
-            f"{row['threshold']:>13.3f} {row['reach']:>10,} "
+            f"{row['threshold']:>13.3f} {row['reach']:>10,} {row['band_reach']:>9,} "
             f"{row['share_of_profiles']:>7.1%} {row['expected_conversions']:>10,.1f} "
             f"{row['expected_rate']:>9.4f}"
         )

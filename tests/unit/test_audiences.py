@@ -93,7 +93,11 @@ def test_reach_and_the_profit_maximising_threshold():
     best = sizing.suggestion()
     assert best["reach"] == 11 and best["threshold"] == pytest.approx(0.1)
     assert best["expected_profit"] == pytest.approx(10 * 1.5 - 0.5 * 11)
-    assert [row["threshold"] for row in sizing.table()][-1] == 0.5
+    table = sizing.table()
+    assert [row["threshold"] for row in table][-1] == 0.5
+    # Bands between shown thresholds add up to everyone.
+    assert sum(row["band_reach"] for row in table) == 111
+    assert table[-1]["band_reach"] == 1
     no_economics = audiences.Sizing("r", 1_000, 111, 111, 1.0, counts, sums)
     assert no_economics.suggestion() is None
     assert "expected_profit" not in no_economics.above(0.0)
