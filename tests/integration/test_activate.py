@@ -351,3 +351,43 @@ audiences:
         ingest.ingest(settings, score.score(settings))
         featurize.featurize(settings, select=["source:scores+"])
         audiences.build(local)
+
+
+def test_file_destinations_on_an_s3_lake(
+    built_audiences, settings, s3_endpoint, tmp_path
+):
+    import boto3
+
+    from ml.lake import open_lake
+
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
+        Bucket="activation"
+    )
+    path = tmp_path / "audiences.yml"
+    path.write_text(
+        """
+destinations:
+  s3_files: {type: file, channel: email, path: exports}
+audiences:
+  - {id: top_decile, name: Top, rule: decile >= 10, destinations: [s3_files],
+     attributes: [propensity]}
+"""
+    )
+    s3 = settings.model_copy(
+        update={
+            "storage": settings.storage.model_copy(
+                update={"lake": "s3://activation/lake", "s3_endpoint_url": s3_endpoint}
+            ),
+            "audiences": settings.audiences.model_copy(update={"file": path}),
+        }
+    )
+    audiences.build(s3)
+    [delivery] = activate.activate(s3)
+    assert delivery.status == "delivered" and delivery.entered > 0
+    assert delivery.location.startswith("s3://activation/lake/exports/top_decile/")
+    lake = open_lake(s3)
+    folder = f"exports/top_decile/{delivery.idempotency_key}"
+    rows = lake.get_bytes(f"{folder}/changes.csv").decode().splitlines()
+    assert rows[0] == "status,profile_id,propensity"
+    assert len(rows) == 1 + delivery.entered
+    assert lake.read_manifest(folder)["entered"] == delivery.entered
