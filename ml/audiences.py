@@ -468,6 +468,8 @@ def build(settings: Settings) -> Build:
                 base_rate = _base_rate(conn, cutoff_at) if truth else None
                 for audience in definitions.audiences:
                     _materialize(conn, child, batch_id, audience)
+                warehouse.analyze(conn, [child])
+                for audience in definitions.audiences:
                     _record(
                         conn,
                         child,

@@ -221,6 +221,9 @@ def ingest(settings: Settings, scored: score.Scored | None = None) -> IngestResu
                 f"Ingesting {source} failed and was rolled back; the previous "
                 f"scores are in place and {batch_id} is marked failed. Cause: {reason}"
             ) from exc
+        warehouse.analyze(
+            conn, [warehouse.partition_name(relations.PROPENSITY_SCORES, batch_id)]
+        )
     seconds = time.perf_counter() - started
     logger.info(
         "ingested %s scores of %s v%d as of %s in %.1f s (%.0f rows/s)%s",

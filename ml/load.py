@@ -305,7 +305,25 @@ def load_generated(
                 del chunk
             while running:
                 results.extend(running.popleft().result())
+        _analyze_new(conn, results)
     return results
+
+
+def _analyze_new(conn: Any, results: list[BatchResult]) -> None:
+    """Statistics for the partitions this load filled (the planner needs them)."""
+    tables = []
+    for result in results:
+        if result.status != "success":
+            continue
+        parents = [
+            relations.RAW_EXPERIENCE_EVENTS
+            if result.dataset == EVENTS
+            else relations.RAW_PROFILES
+        ]
+        if result.source == SYNTHETIC_SOURCE and result.dataset == EVENTS:
+            parents.append(relations.SYNTHETIC_TRUTH)
+        tables += [warehouse.partition_name(p, result.batch_id) for p in parents]
+    warehouse.analyze(conn, tables)
 
 
 @dataclass(frozen=True)
@@ -535,6 +553,7 @@ def load_files(
                 batch_id,
             )
             results.append(result)
+        _analyze_new(conn, results)
     return results
 
 

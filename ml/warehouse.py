@@ -352,6 +352,19 @@ def new_partition(conn: Any, parent: tuple[str, str], batch_id: str) -> tuple[st
     return child
 
 
+def analyze(conn: Any, tables: list[tuple[str, str]]) -> None:
+    """Give the planner statistics for tables just filled.
+
+    Autovacuum gets there eventually; until it does, a fresh partition looks
+    empty to the planner, and a join over it can pick a nested loop that
+    runs for minutes (seen on the back-test right after the first ingest).
+    """
+    from psycopg import sql
+
+    for table in tables:
+        conn.execute(sql.SQL("analyze {}").format(sql.Identifier(*table)))
+
+
 def attach_partitions(conn: Any, parts: list[tuple[tuple[str, str], str]]) -> None:
     """Attach filled batch tables to their parents, last step before commit.
 
