@@ -63,7 +63,15 @@ CONSENT = {
 
 
 class ActivationError(EnrichError):
-    """A delivery failed (the ledger keeps it for the next run)."""
+    """A delivery failed (the ledger keeps it for the next run).
+
+    Attributes:
+        deliveries: Every result of the run, the failed ones included.
+    """
+
+    def __init__(self, message: str, deliveries: list[Delivery] | None = None) -> None:
+        super().__init__(message)
+        self.deliveries = deliveries or []
 
 
 @dataclass
@@ -167,7 +175,8 @@ def activate(
             "Deliveries failed and stay in the ledger for the next run: "
             + "; ".join(
                 f"{r.audience_id} -> {r.destination}: {r.error}" for r in failed
-            )
+            ),
+            results,
         )
     return results
 

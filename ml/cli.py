@@ -450,9 +450,14 @@ def cmd_audiences(args: argparse.Namespace) -> int:
     if args.audiences_command == "activate":
         from ml import activate
 
-        _print_deliveries(
-            activate.activate(settings, dry_run=args.dry_run, audience_ids=args.ids)
-        )
+        try:
+            deliveries = activate.activate(
+                settings, dry_run=args.dry_run, audience_ids=args.ids
+            )
+        except activate.ActivationError as exc:
+            _print_deliveries(exc.deliveries)  # what did go out, then the error
+            raise
+        _print_deliveries(deliveries)
         return 0
     if args.audiences_command == "suppress":
         from ml import activate

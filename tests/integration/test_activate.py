@@ -103,8 +103,9 @@ def test_a_failed_delivery_is_retried_under_the_same_key(
     if blocker.exists():
         blocker.rename(moved)
     blocker.write_text("not a folder")  # the destination cannot be written
-    with pytest.raises(activate.ActivationError, match="likely_subscribers"):
+    with pytest.raises(activate.ActivationError, match="likely_subscribers") as caught:
         activate.activate(settings, audience_ids=["likely_subscribers"])
+    assert [d.status for d in caught.value.deliveries] == ["failed"]
     key = activate.idempotency_key(build.batch_id, "likely_subscribers", "lake_files")
     assert sql(
         "select status, attempts from audiences.deliveries where idempotency_key = %s",
