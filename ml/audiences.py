@@ -24,13 +24,11 @@ in the simulated future when the data is synthetic.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -306,11 +304,7 @@ def size(settings: Settings, rule: str) -> Sizing:
     condition, params = rules.compile_rule(rule)
     table = sql.Identifier(*relations.PROFILES_ENRICHED)
     with warehouse.connect(settings) as conn:
-        exists = conn.execute(
-            "select to_regclass(%s) is not null",
-            [".".join(relations.PROFILES_ENRICHED)],
-        ).fetchone()[0]
-        if not exists:
+        if not warehouse.exists(conn, relations.PROFILES_ENRICHED):
             raise AudienceError(
                 f"{'.'.join(relations.PROFILES_ENRICHED)} does not exist: run "
                 "`enrich run`, or `enrich featurize` after `enrich ingest`."
@@ -381,24 +375,15 @@ def _sql(text: str) -> Any:
     )
 
 
-@contextlib.contextmanager
-def session(settings: Settings) -> Iterator[Any]:
+def session(settings: Settings) -> Any:
     """An autocommit connection holding the audience lock, schema in place."""
-    with warehouse.connect(settings, autocommit=True) as conn:
-        conn.execute("select pg_advisory_lock(%s)", [AUDIENCE_LOCK])
-        try:
-            warehouse.ensure_schemas(conn, ("audiences_schema.sql",))
-            conn.execute(
-                _sql(
-                    "update {builds} set status = 'failed', finished_at = now(), "
-                    "error = 'interrupted: the build stopped before it finished' "
-                    "where status = 'running'"
-                )
-            )
-            yield conn
-        finally:
-            if not conn.closed:
-                conn.execute("select pg_advisory_unlock(%s)", [AUDIENCE_LOCK])
+    return warehouse.locked_session(
+        settings,
+        AUDIENCE_LOCK,
+        relations.AUDIENCE_BUILDS,
+        "the audience build",
+        ("audiences_schema.sql",),
+    )
 
 
 def _sizes(conn: Any, batch_id: str) -> list[dict[str, Any]]:
@@ -456,55 +441,41 @@ def build(settings: Settings) -> Build:
             ),
             [batch_id, scoring_run_id, cutoff_at, digest],
         )
-        try:
-            with conn.transaction():
-                child = warehouse.new_partition(
-                    conn, relations.AUDIENCE_MEMBERSHIPS, batch_id
+        with warehouse.recorded_attempt(
+            conn,
+            relations.AUDIENCE_BUILDS,
+            [batch_id],
+            AudienceError,
+            "Building audiences",
+        ):
+            child = warehouse.new_partition(
+                conn, relations.AUDIENCE_MEMBERSHIPS, batch_id
+            )
+            truth = warehouse.exists(conn, relations.SYNTHETIC_TRUTH)
+            base_rate = _base_rate(conn, cutoff_at) if truth else None
+            for audience in definitions.audiences:
+                _materialize(conn, child, batch_id, audience)
+            warehouse.analyze(conn, [child])
+            for audience in definitions.audiences:
+                _record(
+                    conn,
+                    child,
+                    batch_id,
+                    previous[0] if previous else None,
+                    audience,
+                    cutoff_at if truth else None,
+                    base_rate,
                 )
-                truth = conn.execute(
-                    "select to_regclass(%s) is not null",
-                    [".".join(relations.SYNTHETIC_TRUTH)],
-                ).fetchone()[0]
-                base_rate = _base_rate(conn, cutoff_at) if truth else None
-                for audience in definitions.audiences:
-                    _materialize(conn, child, batch_id, audience)
-                warehouse.analyze(conn, [child])
-                for audience in definitions.audiences:
-                    _record(
-                        conn,
-                        child,
-                        batch_id,
-                        previous[0] if previous else None,
-                        audience,
-                        cutoff_at if truth else None,
-                        base_rate,
-                    )
-                warehouse.attach_partitions(
-                    conn, [(relations.AUDIENCE_MEMBERSHIPS, batch_id)]
-                )
-                conn.execute(
-                    _sql(
-                        "update {builds} set status = 'success', "
-                        "finished_at = clock_timestamp() where batch_id = %s"
-                    ),
-                    [batch_id],
-                )
-        except Exception as exc:
-            reason = str(exc) if isinstance(exc, EnrichError) else repr(exc)
-            with contextlib.suppress(Exception):
-                conn.execute(
-                    _sql(
-                        "update {builds} set status = 'failed', error = %s, "
-                        "finished_at = clock_timestamp() where batch_id = %s"
-                    ),
-                    [reason[:2000], batch_id],
-                )
-            if isinstance(exc, EnrichError):
-                raise
-            raise AudienceError(
-                f"Building audiences failed and was rolled back ({batch_id} is "
-                f"marked failed): {reason}"
-            ) from exc
+            warehouse.attach_partitions(
+                conn, [(relations.AUDIENCE_MEMBERSHIPS, batch_id)]
+            )
+            conn.execute(
+                _sql(
+                    "update {builds} set status = 'success', "
+                    "finished_at = clock_timestamp() where batch_id = %s"
+                ),
+                [batch_id],
+            )
         return Build(batch_id, "success", scoring_run_id, _sizes(conn, batch_id))
 
 

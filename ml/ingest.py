@@ -17,12 +17,10 @@ a killed process is marked failed by the next ingest.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,29 +75,6 @@ def _sql(text: str) -> Any:
         batches=sql.Identifier(*relations.INGEST_BATCHES),
         profiles=sql.Identifier(*relations.PROFILES_ENRICHED),
     )
-
-
-@contextlib.contextmanager
-def _session(settings: Settings) -> Iterator[Any]:
-    """An autocommit connection holding the ingest lock, schema in place."""
-    with warehouse.connect(settings, autocommit=True) as conn:
-        conn.execute("select pg_advisory_lock(%s)", [INGEST_LOCK])
-        try:
-            warehouse.ensure_schemas(conn)
-            interrupted = conn.execute(
-                _sql(
-                    "update {batches} set status = 'failed', finished_at = now(), "
-                    "error = 'interrupted: the ingest stopped before it finished; "
-                    "the previous scores stayed in place' "
-                    "where status = 'running' returning batch_id"
-                )
-            ).fetchall()
-            for (batch_id,) in interrupted:
-                logger.warning("ingest %s was interrupted; marked failed", batch_id)
-            yield conn
-        finally:
-            if not conn.closed:
-                conn.execute("select pg_advisory_unlock(%s)", [INGEST_LOCK])
 
 
 def latest_scores(settings: Settings) -> score.Scored:
@@ -168,7 +143,9 @@ def ingest(settings: Settings, scored: score.Scored | None = None) -> IngestResu
     model_name = str(manifest["model_name"])
     model_version = int(manifest["model_version"])
     as_of = dt.datetime.fromisoformat(manifest["as_of"])
-    with _session(settings) as conn:
+    with warehouse.locked_session(
+        settings, INGEST_LOCK, relations.INGEST_BATCHES, "the ingest"
+    ) as conn:
         done = conn.execute(
             _sql(
                 "select batch_id, rows_ingested from {batches} "
@@ -190,37 +167,22 @@ def ingest(settings: Settings, scored: score.Scored | None = None) -> IngestResu
             ),
             [batch_id, source, manifest["run_id"], model_name, model_version, as_of],
         )
-        try:
-            with conn.transaction():
-                rows = _copy_checked(settings, conn, scored, batch_id)
-                replaced = _swap(conn, batch_id, model_name, model_version, as_of)
-                conn.execute(
-                    _sql(
-                        "update {batches} set status = 'success', rows_ingested = %s, "
-                        "finished_at = clock_timestamp() where batch_id = %s"
-                    ),
-                    [rows, batch_id],
-                )
-        except Exception as exc:
-            reason = (
-                f"{exc}"
-                if isinstance(exc, EnrichError)
-                else f"{type(exc).__name__}: {exc}"
+        with warehouse.recorded_attempt(
+            conn,
+            relations.INGEST_BATCHES,
+            [batch_id],
+            IngestError,
+            f"Ingesting {source} (the previous scores stay in place)",
+        ):
+            rows = _copy_checked(settings, conn, scored, batch_id)
+            replaced = _swap(conn, batch_id, model_name, model_version, as_of)
+            conn.execute(
+                _sql(
+                    "update {batches} set status = 'success', rows_ingested = %s, "
+                    "finished_at = clock_timestamp() where batch_id = %s"
+                ),
+                [rows, batch_id],
             )
-            with contextlib.suppress(Exception):
-                conn.execute(
-                    _sql(
-                        "update {batches} set status = 'failed', error = %s, "
-                        "finished_at = clock_timestamp() where batch_id = %s"
-                    ),
-                    [reason[:2000], batch_id],
-                )
-            if isinstance(exc, EnrichError):
-                raise
-            raise IngestError(
-                f"Ingesting {source} failed and was rolled back; the previous "
-                f"scores are in place and {batch_id} is marked failed. Cause: {reason}"
-            ) from exc
         warehouse.analyze(
             conn, [warehouse.partition_name(relations.PROPENSITY_SCORES, batch_id)]
         )
@@ -307,9 +269,7 @@ def _copy_checked(
     _check_unique(
         pa.chunked_array([c for ids in profile_ids for c in ids.chunks]), scored
     )
-    if conn.execute(
-        "select to_regclass(%s) is null", [".".join(relations.PROFILES_ENRICHED)]
-    ).fetchone()[0]:
+    if not warehouse.exists(conn, relations.PROFILES_ENRICHED):
         raise IngestError(
             f"The profile store {'.'.join(relations.PROFILES_ENRICHED)} does not "
             "exist yet: run `enrich featurize` first. Nothing was ingested."

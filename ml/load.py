@@ -21,7 +21,6 @@ killed loader is marked failed by the next one.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import gzip
@@ -43,7 +42,7 @@ import pyarrow.compute as pc
 
 from ml import relations, storage, warehouse
 from ml.config import Settings
-from ml.errors import EnrichError, LoadError
+from ml.errors import LoadError
 
 logger = logging.getLogger(__name__)
 
@@ -130,28 +129,11 @@ def known_event_types(settings: Settings) -> list[str]:
 # -- batch bookkeeping --------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _loader_session(settings: Settings) -> Iterator[Any]:
-    """An autocommit connection holding the loader lock, raw schema in place."""
-    from psycopg import sql
-
-    with warehouse.connect(settings, autocommit=True) as conn:
-        conn.execute("select pg_advisory_lock(%s)", [LOADER_LOCK])
-        try:
-            warehouse.ensure_schemas(conn)
-            interrupted = conn.execute(
-                sql.SQL(
-                    "update {} set status = 'failed', finished_at = now(), "
-                    "error = 'interrupted: the loader stopped before it finished' "
-                    "where status = 'loading' returning batch_id"
-                ).format(sql.Identifier(*relations.RAW_BATCHES))
-            ).fetchall()
-            for (batch_id,) in interrupted:
-                logger.warning("batch %s was interrupted; marked failed", batch_id)
-            yield conn
-        finally:
-            if not conn.closed:
-                conn.execute("select pg_advisory_unlock(%s)", [LOADER_LOCK])
+def _loader_session(settings: Settings) -> Any:
+    """An autocommit connection holding the loader lock, schemas in place."""
+    return warehouse.locked_session(
+        settings, LOADER_LOCK, relations.RAW_BATCHES, "the loader"
+    )
 
 
 def _successful_batch(conn: Any, dataset: str, fingerprint: str) -> BatchResult | None:
@@ -216,35 +198,11 @@ def _finish_batch(conn: Any, result: BatchResult) -> None:
     )
 
 
-def _fail_batches(conn: Any, batch_ids: list[str], error: str) -> None:
-    from psycopg import sql
-
-    conn.execute(
-        sql.SQL(
-            "update {} set status = 'failed', finished_at = clock_timestamp(), "
-            "error = %s "
-            "where batch_id = any(%s)"
-        ).format(sql.Identifier(*relations.RAW_BATCHES)),
-        [error[:2000], batch_ids],
-    )
-
-
-@contextlib.contextmanager
-def _batch_transaction(conn: Any, batch_ids: list[str], source: str) -> Iterator[None]:
+def _batch_transaction(conn: Any, batch_ids: list[str], source: str) -> Any:
     """Write a batch's data atomically; on any error mark it failed and say so."""
-    try:
-        with conn.transaction():
-            yield
-    except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}".strip()
-        with contextlib.suppress(Exception):
-            _fail_batches(conn, batch_ids, reason)
-        if isinstance(exc, EnrichError):
-            raise
-        raise LoadError(
-            f"Loading {source} failed and was rolled back; batch "
-            f"{', '.join(batch_ids)} is marked failed. Cause: {reason}"
-        ) from exc
+    return warehouse.recorded_attempt(
+        conn, relations.RAW_BATCHES, batch_ids, LoadError, f"Loading {source}"
+    )
 
 
 # -- generated data -----------------------------------------------------------

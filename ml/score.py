@@ -475,10 +475,7 @@ def backtest(
     from psycopg import sql
 
     with warehouse.connect(settings) as conn:
-        exists = conn.execute(
-            "select to_regclass(%s) is not null", [".".join(relations.SYNTHETIC_TRUTH)]
-        ).fetchone()[0]
-        if not exists:
+        if not warehouse.exists(conn, relations.SYNTHETIC_TRUTH):
             return None
         rows = conn.execute(
             sql.SQL(

@@ -423,10 +423,7 @@ def oracle_auc(
     from sklearn.metrics import roc_auc_score
 
     with warehouse.connect(settings) as conn:
-        exists = conn.execute(
-            "select to_regclass(%s) is not null", [".".join(relations.SYNTHETIC_TRUTH)]
-        ).fetchone()[0]
-        if not exists:
+        if not warehouse.exists(conn, relations.SYNTHETIC_TRUTH):
             return None
         rows = conn.execute(
             sql.SQL("select profile_id, p_true from {} where window_start = %s").format(

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ml.config import Settings
-from ml.errors import WarehouseError
+from ml.errors import EnrichError, WarehouseError
 
 logger = logging.getLogger(__name__)
 
@@ -410,3 +410,94 @@ def copy_arrow(
             sink = pa.BufferOutputStream()
             pacsv.write_csv(table.slice(start, COPY_SLICE_ROWS), sink, options)
             copy.write(sink.getvalue())
+
+
+def exists(conn: Any, relation: tuple[str, str]) -> bool:
+    """Whether a table or view exists."""
+    return bool(
+        conn.execute(
+            "select to_regclass(%s) is not null", [".".join(relation)]
+        ).fetchone()[0]
+    )
+
+
+@contextlib.contextmanager
+def locked_session(
+    settings: Settings,
+    lock: int,
+    attempts: tuple[str, str],
+    what: str,
+    schema_files: tuple[str, ...] = SCHEMA_FILES,
+) -> Iterator[Any]:
+    """An autocommit connection holding an advisory lock, the schemas in place.
+
+    One writer of a kind (loader, ingest, audience build) runs at a time, so
+    an attempt still ``running`` in ``attempts`` when the lock is taken was
+    left by a killed process: it is marked failed, interrupted.
+    """
+    from psycopg import sql
+
+    with connect(settings, autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(%s)", [lock])
+        try:
+            ensure_schemas(conn, schema_files)
+            interrupted = conn.execute(
+                sql.SQL(
+                    "update {} set status = 'failed', finished_at = now(), "
+                    "error = %s where status in ('running', 'loading') "
+                    "returning batch_id"
+                ).format(sql.Identifier(*attempts)),
+                [f"interrupted: {what} stopped before it finished"],
+            ).fetchall()
+            for (batch_id,) in interrupted:
+                logger.warning("%s was interrupted: %s marked failed", what, batch_id)
+            yield conn
+        finally:
+            if not conn.closed:
+                conn.execute("select pg_advisory_unlock(%s)", [lock])
+
+
+def mark_failed(
+    conn: Any, attempts: tuple[str, str], batch_ids: list[str], reason: str
+) -> None:
+    """Record attempts as failed with the reason (best effort: never raises)."""
+    from psycopg import sql
+
+    with contextlib.suppress(Exception):
+        conn.execute(
+            sql.SQL(
+                "update {} set status = 'failed', finished_at = clock_timestamp(), "
+                "error = %s where batch_id = any(%s)"
+            ).format(sql.Identifier(*attempts)),
+            [reason[:2000], batch_ids],
+        )
+
+
+@contextlib.contextmanager
+def recorded_attempt(
+    conn: Any,
+    attempts: tuple[str, str],
+    batch_ids: list[str],
+    error: type[EnrichError],
+    describe: str,
+) -> Iterator[None]:
+    """Write an attempt's data in one transaction; on failure record why.
+
+    Any error rolls the writes back and marks the attempt failed with the
+    reason; an :class:`EnrichError` passes through, anything else becomes
+    ``error`` with a message that says nothing was kept.
+    """
+    try:
+        with conn.transaction():
+            yield
+    except Exception as exc:
+        reason = (
+            str(exc) if isinstance(exc, EnrichError) else f"{type(exc).__name__}: {exc}"
+        )
+        mark_failed(conn, attempts, batch_ids, reason)
+        if isinstance(exc, EnrichError):
+            raise
+        raise error(
+            f"{describe} failed and was rolled back; {', '.join(batch_ids)} is "
+            f"marked failed. Cause: {reason}"
+        ) from exc
