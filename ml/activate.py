@@ -105,10 +105,10 @@ def _sql(text: str, **extra: Any) -> Any:
         builds=sql.Identifier(*relations.AUDIENCE_BUILDS),
         members=sql.Identifier(*relations.AUDIENCE_MEMBERSHIPS),
         profiles=sql.Identifier(*relations.PROFILES_ENRICHED),
-        suppressions=sql.Identifier(relations.AUDIENCES_SCHEMA, "suppressions"),
-        deliveries=sql.Identifier(relations.AUDIENCES_SCHEMA, "deliveries"),
-        activated=sql.Identifier(relations.AUDIENCES_SCHEMA, "activated"),
-        batches=sql.Identifier(relations.AUDIENCES_SCHEMA, "delivery_batches"),
+        suppressions=sql.Identifier(*relations.AUDIENCE_SUPPRESSIONS),
+        deliveries=sql.Identifier(*relations.AUDIENCE_DELIVERIES),
+        activated=sql.Identifier(*relations.AUDIENCE_ACTIVATED),
+        batches=sql.Identifier(*relations.AUDIENCE_DELIVERY_BATCHES),
     )
 
 

@@ -38,8 +38,8 @@ logger = logging.getLogger(__name__)
 
 # Key of the advisory lock that serialises ingests ("ingest" in ASCII).
 INGEST_LOCK = 0x696E67657374
-# What a scores dataset must carry: the contract columns and the rest we store.
-CONTRACT = ("profile_id", "propensity", "model_version", "as_of")
+# What a scores dataset must carry: every column of ml.score.SCHEMA (the
+# contract columns profile_id, propensity, model_version, as_of among them).
 STORED = tuple(score.SCHEMA.names)
 # Columns with one value per run: checked against the manifest, then set as
 # the new partition's defaults instead of being sent with every row.

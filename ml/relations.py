@@ -40,3 +40,9 @@ AUDIENCES_SCHEMA = "audiences"
 AUDIENCE_BUILDS = (AUDIENCES_SCHEMA, "builds")
 AUDIENCE_BUILD_AUDIENCES = (AUDIENCES_SCHEMA, "build_audiences")
 AUDIENCE_MEMBERSHIPS = (AUDIENCES_SCHEMA, "memberships")
+# Activation: the suppression list, the delivery ledger, what each delivery
+# left activated, and the accepted batches of HTTP deliveries.
+AUDIENCE_SUPPRESSIONS = (AUDIENCES_SCHEMA, "suppressions")
+AUDIENCE_DELIVERIES = (AUDIENCES_SCHEMA, "deliveries")
+AUDIENCE_ACTIVATED = (AUDIENCES_SCHEMA, "activated")
+AUDIENCE_DELIVERY_BATCHES = (AUDIENCES_SCHEMA, "delivery_batches")
