@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: demo test lint bench bench-data bench-dbt bench-train clean
+.PHONY: demo test lint bench bench-data bench-dbt bench-train bench-score bench-audiences bench-pipeline clean
 
 ## demo: start the embedded warehouse and run the pipeline on the embedded defaults
 demo: $(VENV)
@@ -25,8 +25,8 @@ lint: $(VENV)
 	.venv/bin/ruff check ml flows tests bench
 	.venv/bin/yamllint -s enrich.yml audiences.yml dbt_project.yml profiles.yml .yamllint models seeds macros tests/dbt
 
-## bench: every benchmark (tens of minutes; results in bench/results/)
-bench: bench-data bench-dbt bench-train
+## bench: every benchmark (an hour or more; results in bench/results/)
+bench: bench-data bench-dbt bench-train bench-score bench-audiences bench-pipeline
 
 ## bench-data: generation and loading at 100k and 1M profiles
 bench-data: $(VENV)
@@ -40,9 +40,17 @@ bench-dbt: $(VENV)
 bench-train: $(VENV)
 	.venv/bin/python bench/bench_train.py
 
+## bench-score: scoring and ingest throughput at 1M profiles
+bench-score: $(VENV)
+	.venv/bin/python bench/bench_score.py
+
 ## bench-audiences: build and activate three audiences at 1M profiles
 bench-audiences: $(VENV)
 	.venv/bin/python bench/bench_audiences.py
+
+## bench-pipeline: the whole pipeline (enrich run) at 100k and 1M profiles
+bench-pipeline: $(VENV)
+	.venv/bin/python bench/bench_pipeline.py
 
 $(UV):
 	python3 -m venv .tools

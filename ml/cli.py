@@ -213,7 +213,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_and_register(settings: Any) -> None:
+def _train_and_register(settings: Any) -> Any:
+    """Train, register and gate; returns the trained model."""
     from ml import registry, train
 
     trained = train.train(settings)
@@ -232,9 +233,10 @@ def _train_and_register(settings: Any) -> None:
             f"v{version.version} ({version.status}) was already trained on the same "
             "data with these parameters: nothing new registered."
         )
-        return
+        return trained
     version, decision = registry.promote(settings, version.version)
     print(f"{version.model_name} v{version.version}: {decision}")
+    return trained
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -297,14 +299,16 @@ def _print_backtest(settings: Any, result: Any) -> None:
         )
 
 
-def _score_and_ingest(
-    settings: Any, model_version: int | None = None, as_of: dt.date | None = None
-) -> Any:
+def _score_and_ingest(settings: Any, clock: Any) -> Any:
     from ml import ingest, score
 
-    scored = score.score(settings, model_version=model_version, as_of=as_of)
+    with clock.stage("score") as stage:
+        scored = score.score(settings)
+        stage.items, stage.unit = scored.rows, "profiles"
     _print_scored(scored)
-    result = ingest.ingest(settings, scored)
+    with clock.stage("ingest") as stage:
+        result = ingest.ingest(settings, scored)
+        stage.items, stage.unit = result.rows, "profiles"
     _print_ingest(result)
     return result
 
@@ -495,44 +499,83 @@ def cmd_audiences(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the run report (HTML with plots) of what the warehouse holds now."""
+    from ml import report
+
+    path = report.write_report(_settings())
+    print(path)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(path.as_uri())
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the pipeline on the embedded defaults: generate ... score, ingest."""
+    """Run the pipeline on the embedded defaults: generate ... activate, report."""
     from ml import export, featurize, load, warehouse
+    from ml.stages import StageClock
 
     settings = _settings()
+    clock = StageClock()
     if settings.database_url is None:
         status = warehouse.start_embedded(settings)
         _echo(f"embedded PostgreSQL running, socket in {status.socket_dir}")
     params = _generator_params(args, settings)
     _echo(f"stage 1, data: {params.profiles:,} profiles as of {params.as_of}")
-    results = load.load_generated(settings, params, replace=True)
+    with clock.stage("data") as stage:
+        results = load.load_generated(settings, params, replace=True)
+        stage.items = sum(
+            r.records_loaded for r in results if r.dataset == "experience_events"
+        )
+        stage.unit = "events"
     _print_results(results)
     _echo("stage 2, featurize: dbt build --full-refresh")
-    # The demo may have just replaced its dataset (a new day, new defaults) or
-    # the project may have new columns: rebuild rather than increment.
-    run = featurize.featurize(settings, full_refresh=True)
+    with clock.stage("featurize"):
+        # The demo may have just replaced its dataset (a new day, new defaults)
+        # or the project may have new columns: rebuild rather than increment.
+        run = featurize.featurize(settings, full_refresh=True)
     _echo(f"dbt build: {run.summary()}")
     _echo("stage 3, export: training and scoring sets to the lake")
-    for exported in export.export(settings):
-        _echo(f"{exported.dataset}: {exported.rows:,} rows -> {exported.folder}")
+    with clock.stage("export") as stage:
+        exported = export.export(settings)
+        stage.items, stage.unit = sum(e.rows for e in exported), "rows"
+    for item in exported:
+        _echo(f"{item.dataset}: {item.rows:,} rows -> {item.folder}")
     _echo("stage 4, train: CatBoost, baselines, leakage audit, registry")
-    _train_and_register(settings)
+    with clock.stage("train") as stage:
+        trained = _train_and_register(settings)
+        stage.items, stage.unit = sum(trained.data["rows"].values()), "rows"
     _echo("stages 5 and 6, score and ingest: every eligible profile, with reasons")
-    result = _score_and_ingest(settings)
+    result = _score_and_ingest(settings, clock=clock)
     _echo("dbt build: the enriched profiles")
-    run = featurize.featurize(settings, select=["source:scores+"])
+    with clock.stage("enrich profiles"):
+        run = featurize.featurize(settings, select=["source:scores+"])
     _echo(f"dbt build: {run.summary()}")
     _print_backtest(settings, result)
     _echo("stage 7, audiences: build (members, holdout, delta)")
-    from ml import audiences
+    from ml import activate, audiences, report
 
-    _print_build(audiences.build(settings))
+    with clock.stage("audiences") as stage:
+        built = audiences.build(settings)
+        stage.items = sum(row["count_members"] for row in built.audiences)
+        stage.unit = "members"
+    _print_build(built)
     _echo("stage 7, activation: the changes of every audience to its destinations")
-    from ml import activate
-
-    _print_deliveries(activate.activate(settings))
+    with clock.stage("activate") as stage:
+        deliveries = activate.activate(settings)
+        stage.items = sum(d.entered + d.exited for d in deliveries)
+        stage.unit = "changes"
+    _print_deliveries(deliveries)
+    _echo("report: plots of the data, the model, the scores and the audiences")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    with clock.stage("report"):
+        path = report.write_report(settings, clock.as_dict(), name=f"run-{stamp}")
+    report.write_run_record(settings, f"run-{stamp}", clock.as_dict())
+    _echo(f"\nthe run report: {path}")
     _echo(
-        "\nfeatures in schema ml, exploration marts in eda, the model in the "
+        "features in schema ml, exploration marts in eda, the model in the "
         "registry, scores on every profile in profiles.profiles_enriched, "
         "audiences in schema audiences and their files in the lake's "
         "activation folder. Look at them:\n"
@@ -728,6 +771,14 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the pipeline on the embedded defaults")
     _add_generator_options(run)
     run.set_defaults(handler=cmd_run)
+
+    report = commands.add_parser(
+        "report", help="write the run report (HTML with plots) of the current state"
+    )
+    report.add_argument(
+        "--open", action="store_true", help="open it in the default browser"
+    )
+    report.set_defaults(handler=cmd_report)
     return parser
 
 
@@ -748,6 +799,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # pgserver narrates every command it runs; its warnings are enough.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
     from ml.errors import EnrichError
 
     try:

@@ -200,6 +200,17 @@ def artifact_folder(name: str, number: int) -> str:
     return f"models/{name}/v{number}"
 
 
+def artifact_lake(settings: Settings, version: Version) -> tuple[Any, str]:
+    """The lake holding a version's artifacts, and their folder in it.
+
+    Artifacts stay where training wrote them, whatever the lake is today.
+    """
+    folder = artifact_folder(version.model_name, version.version)
+    uri = version.artifact_uri
+    root = uri[: -len(folder)] if uri.endswith(folder) else None
+    return open_lake(settings, root), folder
+
+
 def _write_artifacts(settings: Settings, name: str, number: int, trained: Any) -> str:
     lake = open_lake(settings)
     folder = artifact_folder(name, number)

@@ -46,3 +46,11 @@ AUDIENCE_SUPPRESSIONS = (AUDIENCES_SCHEMA, "suppressions")
 AUDIENCE_DELIVERIES = (AUDIENCES_SCHEMA, "deliveries")
 AUDIENCE_ACTIVATED = (AUDIENCES_SCHEMA, "activated")
 AUDIENCE_DELIVERY_BATCHES = (AUDIENCES_SCHEMA, "delivery_batches")
+
+# The exploration marts dbt builds (read by the run report).
+EDA_SCHEMA = "eda"
+EDA_DATASET_SUMMARY = (EDA_SCHEMA, "eda_dataset_summary")
+EDA_DAILY_VOLUMES = (EDA_SCHEMA, "eda_daily_volumes")
+EDA_EMAIL_FUNNEL = (EDA_SCHEMA, "eda_email_funnel")
+EDA_EVENT_COOCCURRENCE = (EDA_SCHEMA, "eda_event_cooccurrence")
+EDA_CONVERSION_CORRELATION = (EDA_SCHEMA, "eda_conversion_correlation")

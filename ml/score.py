@@ -109,10 +109,7 @@ def load_model(settings: Settings, version: int | None = None) -> ScoringModel:
     from ml import train
 
     found = registry.get(settings, version)
-    # Artifacts stay where training wrote them, whatever the lake is today.
-    folder = registry.artifact_folder(found.model_name, found.version)
-    uri = found.artifact_uri
-    lake = open_lake(settings, uri[: -len(folder)] if uri.endswith(folder) else None)
+    lake, folder = registry.artifact_lake(settings, found)
     manifest = lake.read_manifest(folder)
     if manifest is None or "model.cbm" not in manifest.get("files", []):
         raise ScoreError(

@@ -167,6 +167,39 @@ def content_digest(frame: pd.DataFrame) -> str:
 
 # -- metrics ----------------------------------------------------------------------
 
+CURVE_POINTS = 101  # points kept of each ROC and precision-recall curve
+
+
+def roc_points(labels: np.ndarray, scores: np.ndarray) -> dict[str, list[float]]:
+    """The ROC curve as the true-positive rate at ``CURVE_POINTS`` FP rates."""
+    from sklearn.metrics import roc_curve
+
+    grid = np.linspace(0.0, 1.0, CURVE_POINTS)
+    fpr, tpr, _ = roc_curve(labels, scores)
+    return {"fpr": grid.tolist(), "tpr": np.interp(grid, fpr, tpr).tolist()}
+
+
+def curves(labels: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+    """ROC and precision-recall curves on a fixed grid (small enough to store).
+
+    The ROC curve is the true-positive rate at ``CURVE_POINTS`` false-positive
+    rates; the precision-recall curve is the interpolated precision (the best
+    precision at that recall or more) at as many recalls.
+    """
+    from sklearn.metrics import precision_recall_curve
+
+    grid = np.linspace(0.0, 1.0, CURVE_POINTS)
+    precision, recall, _ = precision_recall_curve(labels, scores)
+    # recall falls as the threshold rises: reverse, then the running maximum of
+    # precision from the right is the interpolated precision.
+    recall, precision = recall[::-1], precision[::-1]
+    best = np.maximum.accumulate(precision[::-1])[::-1]
+    at = np.clip(np.searchsorted(recall, grid, side="left"), 0, recall.size - 1)
+    return {
+        "roc": roc_points(labels, scores),
+        "precision_recall": {"recall": grid.tolist(), "precision": best[at].tolist()},
+    }
+
 
 def evaluate(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> dict[str, Any]:
     """Holdout metrics: discrimination, calibration, lift and gain by decile."""
@@ -214,6 +247,7 @@ def evaluate(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> dict[str
             {
                 "decile": decile,
                 "rows": int(mask.sum()),
+                "mean_predicted": float(scores[mask].mean()) if mask.any() else None,
                 "conversion_rate": float(rate),
                 "lift": float(rate / base_rate) if base_rate else None,
                 "cumulative_gain": float(cumulative / positives) if positives else None,
@@ -233,6 +267,7 @@ def evaluate(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> dict[str
         "top_decile_lift": top["lift"],
         "reliability": reliability,
         "deciles": deciles,
+        "curves": curves(labels, scores),
     }
 
 
@@ -342,9 +377,11 @@ def baselines(data: Split, settings: TrainSettings) -> dict[str, Any]:
         started = time.perf_counter()
         pipeline.fit(train[data.features], train[LABEL].astype(int))
         scores = pipeline.predict_proba(data.holdout[data.features])[:, 1]
+        labels = data.holdout[LABEL].astype(int)
         results[name] = {
-            "roc_auc": float(roc_auc_score(data.holdout[LABEL].astype(int), scores)),
+            "roc_auc": float(roc_auc_score(labels, scores)),
             "seconds": time.perf_counter() - started,
+            "roc": roc_points(labels, scores),
         }
     return results
 

@@ -31,6 +31,28 @@ def test_calibrated_random_scores_have_small_ece_and_auc_near_half():
     assert abs(shuffled["roc_auc"] - 0.5) < 0.01
 
 
+def test_stored_curves_agree_with_the_metrics():
+    rng = np.random.default_rng(2)
+    scores = rng.uniform(0, 0.3, 50_000)
+    labels = (rng.random(scores.size) < scores).astype(int)
+    metrics = train.evaluate(labels, scores)
+    roc = metrics["curves"]["roc"]
+    pr = metrics["curves"]["precision_recall"]
+    assert len(roc["fpr"]) == len(pr["recall"]) == train.CURVE_POINTS
+    assert np.all(np.diff(roc["tpr"]) >= 0) and roc["tpr"][-1] == 1.0
+    assert np.trapezoid(roc["tpr"], roc["fpr"]) == pytest.approx(
+        metrics["roc_auc"], abs=0.005
+    )
+    # Interpolated precision never rises with recall; at full recall it is
+    # about the base rate (no lower: every row is then contacted).
+    assert np.all(np.diff(pr["precision"]) <= 1e-12)
+    assert labels.mean() <= pr["precision"][-1] < labels.mean() + 0.01
+    # Calibrated scores: each decile's mean prediction matches its rate (within
+    # four standard errors of 5,000 rows).
+    for row in metrics["deciles"]:
+        assert row["mean_predicted"] == pytest.approx(row["conversion_rate"], abs=0.025)
+
+
 def frame(n: int = 24_000, leak: bool = False) -> pd.DataFrame:
     """Profiles at three cutoffs, twelve weak features, label from a few of them."""
     rng = np.random.default_rng(3)
