@@ -135,6 +135,18 @@ def split(frame: pd.DataFrame, settings: TrainSettings) -> Split:
     earlier = frame[frame["cutoff_at"] < holdout_cutoff]
     holdout = frame[frame["cutoff_at"] == holdout_cutoff]
     profiles = np.sort(earlier["profile_id"].unique())
+    limit = settings.max_training_rows
+    if limit is not None and len(earlier) > limit:
+        # Whole profiles, so a profile's cutoffs stay together; a stream of its
+        # own so the validation draw below does not depend on the sampling.
+        keep = np.random.default_rng([settings.seed, 1]).random(profiles.size)
+        profiles = profiles[keep < limit / len(earlier)]
+        earlier = earlier[earlier["profile_id"].isin(profiles)]
+        logger.info(
+            "training cutoffs sampled to %s rows (train.max_training_rows %s)",
+            f"{len(earlier):,}",
+            f"{limit:,}",
+        )
     rng = np.random.default_rng(settings.seed)
     chosen = rng.random(profiles.size) < settings.validation_share
     in_validation = earlier["profile_id"].isin(profiles[chosen])
@@ -154,6 +166,13 @@ def split(frame: pd.DataFrame, settings: TrainSettings) -> Split:
                 "generate or load more data."
             )
     return result
+
+
+def at_most(frame: pd.DataFrame, rows: int, settings: TrainSettings) -> pd.DataFrame:
+    """The frame, or a seeded sample of ``rows`` of its rows (order kept)."""
+    if len(frame) <= rows:
+        return frame
+    return frame.sample(n=rows, random_state=settings.seed).sort_index()
 
 
 def content_digest(frame: pd.DataFrame) -> str:
@@ -339,7 +358,9 @@ def baselines(data: Split, settings: TrainSettings) -> dict[str, Any]:
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     numeric = [c for c in data.features if c not in data.categorical]
-    train = pd.concat([data.train, data.validation])
+    train = at_most(
+        pd.concat([data.train, data.validation]), settings.baseline_max_rows, settings
+    )
 
     def prepare(scale: bool) -> ColumnTransformer:
         steps = [SimpleImputer(strategy="median", add_indicator=True)]
@@ -418,12 +439,17 @@ def leakage_audit(data: Split, settings: TrainSettings) -> dict[str, Any]:
     # Categorical leaks are what the single-feature AUCs above catch. The run
     # is unweighted for the same reason (weights amplify the drift).
     kept = [f for f in data.features if f not in deciding and f not in data.categorical]
-    blind = dataclasses.replace(data, features=kept, categorical=[])
+    blind = dataclasses.replace(
+        data,
+        features=kept,
+        categorical=[],
+        train=at_most(data.train, settings.baseline_max_rows, settings),
+    )
     shuffled_settings = settings.model_copy(
         update={"iterations": 150, "class_weights": None}
     )
     shuffled = np.random.default_rng(settings.seed).permutation(
-        data.train[LABEL].astype(int).to_numpy()
+        blind.train[LABEL].astype(int).to_numpy()
     )
     model = fit_catboost(blind, shuffled_settings, labels=shuffled)
     shuffled_auc = float(

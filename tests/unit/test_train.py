@@ -83,6 +83,23 @@ def test_split_is_by_time_with_a_profile_validation_slice():
     assert split.train["country_code"].notna().all()
 
 
+def test_a_large_training_set_is_sampled_by_whole_profiles():
+    data = frame()
+    full = train.split(data, TrainSettings())
+    earlier = len(full.train) + len(full.validation)
+    sampled = train.split(data, TrainSettings(max_training_rows=earlier // 2))
+    kept = pd.concat([sampled.train, sampled.validation])
+    assert 0.4 * earlier < len(kept) < 0.6 * earlier
+    # Every kept profile keeps all its rows at the training cutoffs.
+    before = pd.concat([full.train, full.validation])
+    chosen = before[before["profile_id"].isin(kept["profile_id"])]
+    assert len(chosen) == len(kept)
+    # The holdout is never sampled; the same settings sample the same profiles.
+    assert len(sampled.holdout) == len(full.holdout)
+    again = train.split(data, TrainSettings(max_training_rows=earlier // 2))
+    assert again.train["profile_id"].tolist() == sampled.train["profile_id"].tolist()
+
+
 def test_leakage_audit_flags_a_feature_that_is_the_label():
     settings = TrainSettings(iterations=30, thread_count=1)
     honest = train.leakage_audit(train.split(frame(), settings), settings)
