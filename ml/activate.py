@@ -67,11 +67,20 @@ class ActivationError(EnrichError):
 
     Attributes:
         deliveries: Every result of the run, the failed ones included.
+        retryable: Whether running again may succeed (a destination that was
+            down, slow or throttling, or storage that failed), rather than a
+            refusal (a 4xx, a missing secret) that needs a person.
     """
 
-    def __init__(self, message: str, deliveries: list[Delivery] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        deliveries: list[Delivery] | None = None,
+        retryable: bool = False,
+    ) -> None:
         super().__init__(message)
         self.deliveries = deliveries or []
+        self.retryable = retryable
 
 
 @dataclass
@@ -89,6 +98,7 @@ class Delivery:
     holdout: int = 0
     location: str | None = None
     error: str | None = None
+    retryable: bool = False  # a failure that a later run may get past
 
 
 def idempotency_key(batch_id: str, audience_id: str, destination: str) -> str:
@@ -177,6 +187,7 @@ def activate(
                 f"{r.audience_id} -> {r.destination}: {r.error}" for r in failed
             ),
             results,
+            retryable=all(r.retryable for r in failed),
         )
     return results
 
@@ -250,6 +261,7 @@ def _deliver(
     except Exception as exc:  # recorded, reported, retried next run
         result.status = "failed"
         result.error = str(exc) if isinstance(exc, EnrichError) else repr(exc)
+        result.retryable = bool(getattr(exc, "retryable", False))
         with contextlib.suppress(Exception):
             conn.execute(
                 _sql(
@@ -603,7 +615,8 @@ def _post(
         time.sleep(delay)
     raise ActivationError(
         f"{where}: batch {batch_key} failed {destination.max_attempts} times, "
-        f"last: {problem}"
+        f"last: {problem}",
+        retryable=True,
     )
 
 

@@ -36,6 +36,20 @@ def _echo(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def _flow(name: str) -> Any:
+    """A Prefect flow of ``flows/``, with Prefect's environment prepared first.
+
+    Without ``PREFECT_API_URL`` Prefect starts a temporary server for the
+    run (tens of seconds here); with it, the flow runs against that server.
+    """
+    from flows.runtime import prepare_environment
+
+    prepare_environment(_settings())
+    from flows.pipeline import FLOWS
+
+    return FLOWS[name]
+
+
 # -- db -----------------------------------------------------------------------
 
 
@@ -157,45 +171,46 @@ def _print_results(results: list[Any]) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    """Generate synthetic XDM data and load it into the warehouse."""
-    from ml import load
-
-    settings = _settings()
-    params = _generator_params(args, settings)
+    """Generate synthetic XDM data and load it into the warehouse (flow ``load``)."""
+    params = _generator_params(args, _settings())
     _echo(
         f"generating {params.profiles:,} profiles, seed {params.seed}, "
         f"as_of {params.as_of}, {params.weeks} weeks, {params.n_chunks} chunk(s)"
     )
-    results = load.load_generated(settings, params, replace=args.replace)
-    _print_results(results)
+    loaded = _flow("load")(
+        profiles=params.profiles,
+        seed=params.seed,
+        as_of=params.as_of,
+        weeks=params.weeks,
+        horizon_days=params.horizon_days,
+        replace=args.replace,
+    )
+    _print_results(loaded["batches"])
     return 0
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    """Load XDM files (JSON Lines, .gz, Parquet; local or s3://)."""
-    from ml import load
+    """Load XDM files (JSON Lines, .gz, Parquet; local or s3://) (flow ``load``)."""
+    from ml.storage import local_files
 
-    results = load.load_files(
-        _settings(),
-        args.paths,
+    for path in args.paths:  # a typo fails here, before any server starts
+        if not str(path).startswith("s3://"):
+            next(local_files(str(path), ("",)))
+    loaded = _flow("load")(
+        paths=[str(path) for path in args.paths],
         dataset=args.dataset,
         identity_field=args.identity_field,
     )
-    _print_results(results)
+    _print_results(loaded["batches"])
     return 0
 
 
 def cmd_featurize(args: argparse.Namespace) -> int:
     """Build and test the dbt project: staging, EDA marts, features, labels."""
-    from ml import featurize
-
-    run = featurize.featurize(
-        _settings(),
-        full_refresh=args.full_refresh,
-        select=args.select or (),
-        dbt_vars={"as_of": args.as_of.isoformat()} if args.as_of else None,
+    built = _flow("featurize")(
+        full_refresh=args.full_refresh, select=args.select, as_of=args.as_of
     )
-    _echo(f"dbt build: {run.summary()}")
+    _echo(f"dbt build: {built['dbt']}")
     return 0
 
 
@@ -213,35 +228,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_and_register(settings: Any) -> Any:
-    """Train, register and gate; returns the trained model."""
-    from ml import registry, train
-
-    trained = train.train(settings)
-    version, is_new = registry.register(settings, trained)
-    m = trained.metrics
-    oracle = "n/a" if m["oracle_auc"] is None else f"{m['oracle_auc']:.3f}"
-    _echo(
-        f"holdout: ROC AUC {m['roc_auc']:.3f} (oracle {oracle}), PR AUC "
-        f"{m['pr_auc']:.3f}, ECE {m['ece']:.4f}, top-decile lift "
-        f"{m['top_decile_lift']:.2f}; random forest "
-        f"{trained.baselines['random_forest']['roc_auc']:.3f}, logistic regression "
-        f"{trained.baselines['logistic_regression']['roc_auc']:.3f}"
-    )
-    if not is_new:
-        print(
-            f"v{version.version} ({version.status}) was already trained on the same "
-            "data with these parameters: nothing new registered."
-        )
-        return trained
-    version, decision = registry.promote(settings, version.version)
-    print(f"{version.model_name} v{version.version}: {decision}")
-    return trained
-
-
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train on the latest export, register the version, apply the gate."""
-    _train_and_register(_settings())
+    """Build the ML marts, export, train, register, gate (flow ``train``)."""
+    trained = _flow("train")(build_features=not args.skip_dbt)
+    print(f"v{trained['version']} ({trained['status']}): {trained['decision']}")
     return 0
 
 
@@ -282,44 +272,21 @@ def cmd_model(args: argparse.Namespace) -> int:
 def _print_backtest(settings: Any, result: Any) -> None:
     from ml import score
 
-    table = score.backtest(
-        settings, result.model_name, result.model_version, result.as_of
+    _print_backtest_table(
+        score.backtest(settings, result.model_name, result.model_version, result.as_of)
     )
+
+
+def _print_backtest_table(table: list[dict[str, Any]] | None) -> None:
     if table is None:
         return
-    _echo(
-        "back-test against the generator's simulated future "
-        f"({result.as_of.date()} + {settings.generate.horizon_days} days):"
-    )
+    _echo("back-test against the generator's simulated future (as_of + horizon):")
     _echo(f"{'decile':>6} {'profiles':>9} {'mean score':>10} {'converted':>9}")
     for row in reversed(table):
         _echo(
             f"{row['decile']:>6} {row['profiles']:>9,} "
             f"{row['mean_propensity']:>10.4f} {row['realised_rate']:>9.4f}"
         )
-
-
-def _score_and_ingest(settings: Any, clock: Any) -> Any:
-    from ml import ingest, score
-
-    with clock.stage("score") as stage:
-        scored = score.score(settings)
-        stage.items, stage.unit = scored.rows, "profiles"
-    _print_scored(scored)
-    with clock.stage("ingest") as stage:
-        result = ingest.ingest(settings, scored)
-        stage.items, stage.unit = result.rows, "profiles"
-    _print_ingest(result)
-    return result
-
-
-def _print_scored(scored: Any) -> None:
-    manifest = scored.manifest
-    print(
-        f"scored {scored.rows:,} profiles with {manifest['model_name']} "
-        f"v{manifest['model_version']} as of {manifest['as_of'][:10]} "
-        f"-> {scored.folder}"
-    )
 
 
 def _print_ingest(result: Any) -> None:
@@ -337,13 +304,17 @@ def _print_ingest(result: Any) -> None:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    """Score every eligible profile and write the scores to the lake."""
-    from ml import score
-
-    scored = score.score(
-        _settings(), model_version=args.model_version, as_of=args.as_of
+    """Score, ingest, rebuild the enriched profiles (flow ``score``)."""
+    scored = _flow("score")(
+        model_version=args.model_version,
+        as_of=args.as_of,
+        build_features=not args.skip_dbt,
     )
-    _print_scored(scored)
+    print(
+        f"{scored['profiles']:,} profiles scored; ingest {scored['ingest']} "
+        f"({scored['batch_id']}); profiles.profiles_enriched rebuilt"
+    )
+    _print_backtest_table(scored["backtest"])
     return 0
 
 
@@ -446,6 +417,14 @@ def _print_deliveries(deliveries: list[Any]) -> None:
         print("dry run: nothing was sent or recorded")
 
 
+def cmd_activate(args: argparse.Namespace) -> int:
+    """Build the audiences, then deliver their changes (flow ``activate``)."""
+    activated = _flow("activate")(audience_ids=args.ids or None, dry_run=args.dry_run)
+    _print_build(activated["build"])
+    _print_deliveries(activated["deliveries"])
+    return 0
+
+
 def cmd_audiences(args: argparse.Namespace) -> int:
     """Audiences: validate the definitions, size them or an ad-hoc rule."""
     from ml import audiences
@@ -499,6 +478,26 @@ def cmd_audiences(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Register the scheduled deployments of enrich.yml and serve their runs."""
+    settings = _settings()
+    if not os.environ.get("PREFECT_API_URL"):
+        from ml.errors import EnrichError
+
+        raise EnrichError(
+            "PREFECT_API_URL is not set: deployments need a long-lived Prefect "
+            "server. Start one (`.venv/bin/prefect server start`) and export "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api."
+        )
+    _flow("pipeline")  # prepares Prefect's environment
+    from flows import deployments
+
+    for name, spec in settings.orchestration.deployments.items():
+        _echo(f"{name}: flow {spec.flow}, cron {spec.cron!r} ({spec.timezone})")
+    deployments.serve(settings)
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the run report (HTML with plots) of what the warehouse holds now."""
     from ml import report
@@ -513,67 +512,32 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the pipeline on the embedded defaults: generate ... activate, report."""
-    from ml import export, featurize, load, warehouse
-    from ml.stages import StageClock
-
-    settings = _settings()
-    clock = StageClock()
-    if settings.database_url is None:
-        status = warehouse.start_embedded(settings)
-        _echo(f"embedded PostgreSQL running, socket in {status.socket_dir}")
-    params = _generator_params(args, settings)
-    _echo(f"stage 1, data: {params.profiles:,} profiles as of {params.as_of}")
-    with clock.stage("data") as stage:
-        results = load.load_generated(settings, params, replace=True)
-        stage.items = sum(
-            r.records_loaded for r in results if r.dataset == "experience_events"
+    """The pipeline on the embedded defaults, as one Prefect flow (``pipeline``)."""
+    params = _generator_params(args, _settings())
+    _echo(
+        f"pipeline: {params.profiles:,} profiles as of {params.as_of}: load, "
+        "featurize, train, score, activate, report"
+    )
+    ran = _flow("pipeline")(
+        profiles=params.profiles,
+        seed=params.seed,
+        as_of=params.as_of,
+        weeks=params.weeks,
+        horizon_days=params.horizon_days,
+    )
+    _print_results(ran["loaded"]["batches"])
+    trained = ran["trained"]
+    print(f"model v{trained['version']} ({trained['status']}): {trained['decision']}")
+    _print_backtest_table(ran["scored"]["backtest"])
+    _print_build(ran["activated"]["build"])
+    _print_deliveries(ran["activated"]["deliveries"])
+    _echo("stages:")
+    for stage in ran["stages"]["stages"]:
+        _echo(
+            f"  {stage['name']:<10} {stage['seconds']:>7.1f} s  "
+            f"peak {stage['peak_rss_bytes'] / 2**20:>6,.0f} MiB"
         )
-        stage.unit = "events"
-    _print_results(results)
-    _echo("stage 2, featurize: dbt build --full-refresh")
-    with clock.stage("featurize"):
-        # The demo may have just replaced its dataset (a new day, new defaults)
-        # or the project may have new columns: rebuild rather than increment.
-        run = featurize.featurize(settings, full_refresh=True)
-    _echo(f"dbt build: {run.summary()}")
-    _echo("stage 3, export: training and scoring sets to the lake")
-    with clock.stage("export") as stage:
-        exported = export.export(settings)
-        stage.items, stage.unit = sum(e.rows for e in exported), "rows"
-    for item in exported:
-        _echo(f"{item.dataset}: {item.rows:,} rows -> {item.folder}")
-    _echo("stage 4, train: CatBoost, baselines, leakage audit, registry")
-    with clock.stage("train") as stage:
-        trained = _train_and_register(settings)
-        stage.items, stage.unit = sum(trained.data["rows"].values()), "rows"
-    _echo("stages 5 and 6, score and ingest: every eligible profile, with reasons")
-    result = _score_and_ingest(settings, clock=clock)
-    _echo("dbt build: the enriched profiles")
-    with clock.stage("enrich profiles"):
-        run = featurize.featurize(settings, select=["source:scores+"])
-    _echo(f"dbt build: {run.summary()}")
-    _print_backtest(settings, result)
-    _echo("stage 7, audiences: build (members, holdout, delta)")
-    from ml import activate, audiences, report
-
-    with clock.stage("audiences") as stage:
-        built = audiences.build(settings)
-        stage.items = sum(row["count_members"] for row in built.audiences)
-        stage.unit = "members"
-    _print_build(built)
-    _echo("stage 7, activation: the changes of every audience to its destinations")
-    with clock.stage("activate") as stage:
-        deliveries = activate.activate(settings)
-        stage.items = sum(d.entered + d.exited for d in deliveries)
-        stage.unit = "changes"
-    _print_deliveries(deliveries)
-    _echo("report: plots of the data, the model, the scores and the audiences")
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    with clock.stage("report"):
-        path = report.write_report(settings, clock.as_dict(), name=f"run-{stamp}")
-    report.write_run_record(settings, f"run-{stamp}", clock.as_dict())
-    _echo(f"\nthe run report: {path}")
+    _echo(f"\nthe run report: {ran['report']}")
     _echo(
         "features in schema ml, exploration marts in eda, the model in the "
         "registry, scores on every profile in profiles.profiles_enriched, "
@@ -686,12 +650,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=cmd_export)
 
     train = commands.add_parser(
-        "train", help="train on the latest export, register, apply the promotion gate"
+        "train", help="dbt, export, train, register, apply the promotion gate (flow)"
+    )
+    train.add_argument(
+        "--skip-dbt", action="store_true", help="the ML marts are fresh: no dbt build"
     )
     train.set_defaults(handler=cmd_train)
 
     score = commands.add_parser(
-        "score", help="score every eligible profile; scores go to the lake's ingress"
+        "score", help="score every eligible profile, ingest, enrich profiles (flow)"
+    )
+    score.add_argument(
+        "--skip-dbt",
+        action="store_true",
+        help="the scoring set is built and exported: no dbt build, no export",
     )
     score.add_argument(
         "--model-version", type=int, help="registered version (default: production)"
@@ -742,13 +714,13 @@ def build_parser() -> argparse.ArgumentParser:
     sizer.set_defaults(handler=cmd_audiences)
 
     shortcut = commands.add_parser(
-        "activate", help="same as `enrich audiences activate`"
+        "activate", help="build the audiences and deliver their changes (flow)"
     )
     shortcut.add_argument("ids", nargs="*", help="audience ids (default: all)")
     shortcut.add_argument(
         "--dry-run", action="store_true", help="show what would be sent; send nothing"
     )
-    shortcut.set_defaults(handler=cmd_audiences, audiences_command="activate")
+    shortcut.set_defaults(handler=cmd_activate)
 
     model = commands.add_parser("model", help="the model registry")
     model_commands = model.add_subparsers(
@@ -768,9 +740,15 @@ def build_parser() -> argparse.ArgumentParser:
         "rollback", help="restore the previous production version"
     ).set_defaults(handler=cmd_model)
 
-    run = commands.add_parser("run", help="run the pipeline on the embedded defaults")
+    run = commands.add_parser(
+        "run", help="run the pipeline on the embedded defaults (flow `pipeline`)"
+    )
     _add_generator_options(run)
     run.set_defaults(handler=cmd_run)
+
+    commands.add_parser(
+        "serve", help="serve the scheduled deployments of enrich.yml (Prefect)"
+    ).set_defaults(handler=cmd_serve)
 
     report = commands.add_parser(
         "report", help="write the run report (HTML with plots) of the current state"
@@ -800,6 +778,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # pgserver narrates every command it runs; its warnings are enough.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # Prefect's API calls
     from ml.errors import EnrichError
 
     try:

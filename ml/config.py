@@ -122,6 +122,41 @@ class AudienceSettings(BaseModel):
     value_per_conversion: float | None = Field(None, gt=0)
 
 
+FLOW_NAMES = ("load", "featurize", "train", "score", "activate", "refresh", "pipeline")
+
+
+class DeploymentSettings(BaseModel, extra="forbid"):
+    """One scheduled deployment that ``enrich serve`` registers and serves."""
+
+    flow: str = Field(pattern="^(" + "|".join(FLOW_NAMES) + ")$")
+    cron: str = Field(min_length=9)  # five fields, e.g. "0 6 * * *"
+    timezone: str = "UTC"
+    parameters: dict[str, Any] = {}
+    description: str | None = None
+
+
+class OrchestrationSettings(BaseModel):
+    """Prefect: retries of tasks that touch storage or the network, schedules."""
+
+    # Tasks that touch S3 or HTTP destinations retry this often, waiting
+    # retry_delay_seconds, then twice that, and so on. Deterministic failures
+    # (bad data, failed dbt tests, a refused model) never retry.
+    task_retries: int = Field(3, ge=0, le=10)
+    retry_delay_seconds: float = Field(10.0, ge=0)
+    deployments: dict[str, DeploymentSettings] = {
+        "daily-refresh": DeploymentSettings(
+            flow="refresh",
+            cron="0 6 * * *",
+            description="Score every profile and activate the audiences.",
+        ),
+        "weekly-train": DeploymentSettings(
+            flow="train",
+            cron="0 4 * * 1",
+            description="Rebuild the features, retrain, and promote if better.",
+        ),
+    }
+
+
 class Settings(BaseSettings):
     """Every setting of enrich, validated.
 
@@ -149,6 +184,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = RegistrySettings()
     score: ScoreSettings = ScoreSettings()
     audiences: AudienceSettings = AudienceSettings()
+    orchestration: OrchestrationSettings = OrchestrationSettings()
 
     @field_validator("database_url", mode="before")
     @classmethod

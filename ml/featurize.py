@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,11 @@ logger = logging.getLogger(__name__)
 
 
 class FeaturizeError(EnrichError):
-    """dbt failed: the message names the failing nodes."""
+    """dbt failed: the message names the failing nodes; ``run`` has them all."""
+
+    def __init__(self, message: str, run: DbtRun | None = None) -> None:
+        super().__init__(message)
+        self.run = run
 
 
 @dataclass
@@ -72,12 +76,18 @@ def dbt_args(settings: Settings, command: Sequence[str]) -> list[str]:
     ]  # fmt: skip
 
 
-def run_dbt(settings: Settings, command: Sequence[str]) -> DbtRun:
+def run_dbt(
+    settings: Settings,
+    command: Sequence[str],
+    on_message: Callable[[str, str], None] | None = None,
+) -> DbtRun:
     """Run one dbt command in-process against the configured warehouse.
 
     Args:
         settings: Project settings.
         command: dbt command and its flags, e.g. ``["build", "--full-refresh"]``.
+        on_message: Called with (level, text) for each of dbt's log lines at
+            info level and above (an orchestrator's log, say).
 
     Returns:
         The invocation's outcome, node by node.
@@ -93,14 +103,25 @@ def run_dbt(settings: Settings, command: Sequence[str]) -> DbtRun:
         warehouse.ensure_schemas(conn, ("scores_schema.sql",))
     os.environ.update(warehouse.dbt_environment(settings))
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    args = dbt_args(settings, command)
+    # With a listener, dbt's lines go there instead of to stdout as well.
+    args = dbt_args(settings, [*command, *(["--quiet"] if on_message else [])])
     logger.info("dbt %s", " ".join(command))
-    outcome = dbtRunner().invoke(args)
+    callbacks = [] if on_message is None else [_forward(on_message)]
+    outcome = dbtRunner(callbacks=callbacks).invoke(args)
     run = _collect(list(command), outcome)
     if not run.success:
-        raise FeaturizeError(_failure_message(run, outcome.exception))
+        raise FeaturizeError(_failure_message(run, outcome.exception), run)
     logger.info("dbt %s: %s", command[0], run.summary())
     return run
+
+
+def _forward(on_message: Callable[[str, str], None]) -> Callable[[Any], None]:
+    def callback(event: Any) -> None:
+        level = event.info.level
+        if level in ("info", "warn", "error") and event.info.msg:
+            on_message(level, str(event.info.msg))
+
+    return callback
 
 
 def _collect(command: list[str], outcome: Any) -> DbtRun:
@@ -141,6 +162,7 @@ def featurize(
     full_refresh: bool = False,
     select: Sequence[str] = (),
     dbt_vars: dict[str, Any] | None = None,
+    on_message: Callable[[str, str], None] | None = None,
 ) -> DbtRun:
     """Build and test the dbt project (seeds, staging, marts, tests).
 
@@ -149,6 +171,7 @@ def featurize(
         full_refresh: Rebuild incremental models from scratch.
         select: dbt node selection (everything when empty).
         dbt_vars: Values for the project's vars (the prediction spec, ...).
+        on_message: dbt's log lines, as for :func:`run_dbt`.
 
     Returns:
         The ``dbt build`` outcome.
@@ -160,4 +183,4 @@ def featurize(
         command += ["--select", *select]
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars)]
-    return run_dbt(settings, command)
+    return run_dbt(settings, command, on_message)

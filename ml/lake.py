@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ml import storage
 from ml.config import Settings
-from ml.errors import StorageError
+from ml.errors import StorageError, s3_error
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class S3Lake(Lake):
         try:
             return function(**kwargs)
         except (BotoCoreError, ClientError) as exc:
-            raise StorageError(f"Cannot {action} {self.url(key)}: {exc}") from None
+            raise s3_error(f"Cannot {action} {self.url(key)}", exc) from None
 
     def put_file(self, local: Path, key: str) -> None:  # noqa: D102
         self._call(
@@ -188,7 +188,7 @@ class S3Lake(Lake):
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
                 return False
-            raise StorageError(f"Cannot read {self.url(key)}: {exc}") from None
+            raise s3_error(f"Cannot read {self.url(key)}", exc) from None
         return True
 
     def get_bytes(self, key: str) -> bytes:  # noqa: D102

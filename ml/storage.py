@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ml.config import Settings
-from ml.errors import StorageError
+from ml.errors import StorageError, s3_error
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def list_s3(settings: Settings, url: str) -> list[S3Url]:
         )
         keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
     except (BotoCoreError, ClientError) as exc:
-        raise StorageError(f"Cannot list {url}: {exc}") from None
+        raise s3_error(f"Cannot list {url}", exc) from None
     if target.key in keys:
         return [target]
     found = [S3Url(target.bucket, key) for key in keys if not key.endswith("/")]
@@ -100,7 +100,7 @@ def download(settings: Settings, url: S3Url, folder: Path) -> Path:
     try:
         s3_client(settings).download_file(url.bucket, url.key, str(target))
     except (BotoCoreError, ClientError) as exc:
-        raise StorageError(f"Cannot read {url}: {exc}") from None
+        raise s3_error(f"Cannot read {url}", exc) from None
     return target
 
 

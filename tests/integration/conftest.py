@@ -11,28 +11,6 @@ import pytest
 TODAY = dt.datetime.now(dt.UTC).date()
 
 
-@pytest.fixture(scope="session")
-def warehouse(settings) -> Iterator:
-    """The embedded PostgreSQL of the test session's ENRICH_HOME."""
-    from ml import warehouse as wh
-
-    wh.start_embedded(settings)
-    yield settings
-    wh.stop_embedded(settings)
-
-
-@pytest.fixture
-def sql(warehouse):
-    """Run one query on the warehouse and return all rows."""
-    from ml.warehouse import connect
-
-    def run(query: str, params: list | None = None) -> list[tuple]:
-        with connect(warehouse) as conn:
-            return conn.execute(query, params).fetchall()
-
-    return run
-
-
 @pytest.fixture
 def empty_raw(warehouse) -> None:
     """Start a test with no raw datasets at all."""

@@ -125,115 +125,6 @@ def test_a_failed_delivery_is_retried_under_the_same_key(
 # -- HTTP destinations, against a real server on 127.0.0.1 -------------------------
 
 
-SECRET = "test-shared-secret-do-not-print"  # noqa: S105 - a test value
-
-
-class Receiver:
-    """An HTTP receiver that checks signatures, dedups by key, misbehaves on cue."""
-
-    def __init__(self) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.script: list[str] = []  # per request: ok | 500 | 429 | slow | 400 | hold
-        self.accepted: dict[str, dict] = {}  # by idempotency key, first wins
-        self.requests: list[str] = []
-        self.held = threading.Event()
-        self.release = threading.Event()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet
-                pass
-
-            def do_POST(self):
-                import hashlib
-                import hmac
-                import json as json_
-                import time as time_
-
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                key = self.headers["Idempotency-Key"]
-                receiver.requests.append(key)
-                expected = (
-                    "sha256="
-                    + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-                )
-                if self.headers.get("X-Enrich-Signature") != expected:
-                    return self.reply(401)
-                cue = receiver.script.pop(0) if receiver.script else "ok"
-                if cue == "500":
-                    return self.reply(500)
-                if cue == "400":
-                    return self.reply(400, b"audience unknown here")
-                if cue == "429":
-                    return self.reply(429, headers={"Retry-After": "1"})
-                if cue == "slow":
-                    time_.sleep(1.5)  # past the client's timeout; accepted anyway
-                if cue == "hold":
-                    receiver.held.set()
-                    receiver.release.wait(30)
-                receiver.accepted.setdefault(key, json_.loads(body))
-                return self.reply(200)
-
-            def reply(self, status, body=b"", headers=None):
-                self.send_response(status)
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook?token=x"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def changes(self) -> list[tuple[str, str]]:
-        return sorted(
-            (change["status"], change["profile_id"])
-            for batch in self.accepted.values()
-            for change in batch["changes"]
-        )
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.release.set()
-    server.server.shutdown()
-
-
-def http_settings(settings, tmp_path, url, name, monkeypatch):
-    monkeypatch.setenv("ENRICH_TEST_SECRET", SECRET)
-    path = tmp_path / "audiences.yml"
-    path.write_text(
-        f"""
-destinations:
-  {name}:
-    type: http
-    channel: email
-    url: "{url}"
-    secret_env: ENRICH_TEST_SECRET
-    batch_size: 10
-    timeout_seconds: 0.5
-    backoff_seconds: 0.01
-    max_backoff_seconds: 2
-audiences:
-  - id: likely_subscribers
-    name: Likely subscribers
-    rule: decile >= 9 and not subscribed
-    holdout_percent: 10
-    destinations: [{name}]
-    attributes: [propensity, decile]
-"""
-    )
-    monkeypatch.setenv("ENRICH_AUDIENCES__FILE", str(path))
-    return settings.model_copy(
-        update={"audiences": settings.audiences.model_copy(update={"file": path})}
-    )
-
-
 def ledger_changes(sql, key):
     return sorted(
         ("entered", row[0])
@@ -245,9 +136,9 @@ def ledger_changes(sql, key):
 
 
 def test_http_retries_500_429_and_timeouts_and_delivers_each_batch_once(
-    built_audiences, settings, tmp_path, receiver, monkeypatch, sql
+    built_audiences, settings, tmp_path, receiver, monkeypatch, sql, http_audiences
 ):
-    local = http_settings(settings, tmp_path, receiver.url, "hook_retry", monkeypatch)
+    local = http_audiences(settings, tmp_path, receiver.url, "hook_retry", monkeypatch)
     audiences.build(local)
     receiver.script = ["500", "429", "ok", "slow", "ok", "500", "500"]
     [delivery] = activate.activate(local)
@@ -265,31 +156,31 @@ def test_http_retries_500_429_and_timeouts_and_delivers_each_batch_once(
 
 
 def test_http_permanent_refusal_fails_without_printing_the_secret(
-    built_audiences, settings, tmp_path, receiver, monkeypatch, sql
+    built_audiences, settings, tmp_path, receiver, monkeypatch, sql, http_audiences
 ):
-    local = http_settings(settings, tmp_path, receiver.url, "hook_refuse", monkeypatch)
+    local = http_audiences(settings, tmp_path, receiver.url, "hook_refuse", monkeypatch)
     audiences.build(local)
     receiver.script = ["400"]
     with pytest.raises(activate.ActivationError, match="HTTP 400") as caught:
         activate.activate(local)
-    assert SECRET not in str(caught.value) and "token" not in str(caught.value)
+    assert receiver.secret not in str(caught.value) and "token" not in str(caught.value)
     [(status, error)] = sql(
         "select status, error from audiences.deliveries where destination = %s",
         ["hook_refuse"],
     )
     assert status == "failed" and "audience unknown here" in error
-    assert SECRET not in error
+    assert receiver.secret not in error
 
 
 def test_a_sender_killed_mid_run_resumes_and_sends_each_change_once(
-    built_audiences, settings, tmp_path, receiver, monkeypatch, sql
+    built_audiences, settings, tmp_path, receiver, monkeypatch, sql, http_audiences
 ):
     import os
     import signal
     import subprocess
     import sys
 
-    local = http_settings(settings, tmp_path, receiver.url, "hook_crash", monkeypatch)
+    local = http_audiences(settings, tmp_path, receiver.url, "hook_crash", monkeypatch)
     audiences.build(local)
     receiver.script = ["ok", "ok", "hold"]
     enrich = Path(sys.executable).parent / "enrich"

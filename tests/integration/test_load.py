@@ -76,7 +76,7 @@ def test_another_dataset_is_refused_unless_replaced(warehouse, empty_raw, sql):
 
 
 def test_a_killed_generate_resumes_without_loss_or_duplicates(
-    warehouse, empty_raw, sql
+    warehouse, empty_raw, sql, prefect_api
 ):
     params = small_params(seed=8, profiles=6_000)
     env = {

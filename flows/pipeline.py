@@ -1,0 +1,282 @@
+"""The Prefect flows: one per stage group, and the pipeline that chains them.
+
+=============  ================================================================
+``load``       generate synthetic data, or load XDM files
+``featurize``  ``dbt build`` (staging, EDA marts, features, labels, tests)
+``train``      dbt (the ML marts) -> export -> train -> register -> promote
+``score``      dbt (the scoring set) -> export -> score -> ingest -> dbt
+               (the enriched profiles) -> back-test
+``activate``   build the audiences -> send their changes to the destinations
+``refresh``    ``score`` then ``activate`` (the daily deployment)
+``pipeline``   load -> featurize -> train -> score -> activate -> report
+=============  ================================================================
+
+dbt runs are upstream tasks: a failed model or test fails the flow before
+anything downstream starts. ``train`` and ``score`` rebuild their marts first
+unless told the caller just did (``build_features=False``, as the pipeline
+does after ``featurize``). Parameters default to ``enrich.yml``'s values.
+Each flow returns a small summary (what the CLI prints).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from prefect import flow, get_run_logger
+
+from flows import tasks
+from flows.tasks import transient_retries
+from ml.config import Settings, load_settings
+
+TRAINING_MARTS = ["+ml_training_set", "+ml_scoring_set"]
+SCORING_MARTS = ["+ml_scoring_set"]
+ENRICHED_PROFILES = ["source:scores+"]
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+@flow(name="load")
+def load_flow(
+    profiles: int | None = None,
+    seed: int | None = None,
+    as_of: dt.date | None = None,
+    weeks: int | None = None,
+    horizon_days: int | None = None,
+    paths: list[str] | None = None,
+    dataset: str | None = None,
+    identity_field: str | None = None,
+    replace: bool = False,
+) -> dict[str, Any]:
+    """Load XDM files when ``paths`` are given, else generate synthetic data.
+
+    Args:
+        profiles: Synthetic profiles to generate (default: ``generate.profiles``).
+        seed: Generator seed (default: ``generate.seed``).
+        as_of: Last day of generated history (default: today, UTC).
+        weeks: Weeks of history (default: ``generate.weeks``).
+        horizon_days: The simulated future's length (default: the config's).
+        paths: XDM files or folders, local or ``s3://``.
+        dataset: ``experience_events`` or ``profiles`` (default: from the path).
+        identity_field: Where the profile identity sits in each record.
+        replace: Drop earlier generated datasets first.
+    """
+    from ml.synthetic import GeneratorParams
+
+    settings = _settings()
+    if paths:
+        step = transient_retries(tasks.load_files, settings)
+        results = step(settings, paths, dataset, identity_field)
+    else:
+        defaults = settings.generate
+        params = GeneratorParams(
+            profiles=profiles or defaults.profiles,
+            seed=defaults.seed if seed is None else seed,
+            as_of=as_of or defaults.resolved_as_of(),
+            weeks=weeks or defaults.weeks,
+            horizon_days=horizon_days or defaults.horizon_days,
+            chunk_profiles=defaults.chunk_profiles,
+        )
+        results = tasks.generate_and_load(settings, params, replace)
+    return {
+        "batches": results,
+        "events": sum(
+            r.records_loaded for r in results if r.dataset == "experience_events"
+        ),
+    }
+
+
+@flow(name="featurize")
+def featurize_flow(
+    full_refresh: bool = False,
+    select: list[str] | None = None,
+    as_of: dt.date | None = None,
+) -> dict[str, Any]:
+    """Build and test the dbt project.
+
+    Args:
+        full_refresh: Rebuild incremental models from scratch.
+        select: dbt node selection (default: everything).
+        as_of: The prediction's as_of (default: the latest event time).
+    """
+    settings = _settings()
+    run = tasks.dbt_build(
+        settings,
+        full_refresh=full_refresh,
+        select=select or (),
+        dbt_vars={"as_of": as_of.isoformat()} if as_of else None,
+    )
+    return {"dbt": run.summary(), "nodes": len(run.nodes)}
+
+
+@flow(name="train")
+def train_flow(build_features: bool = True) -> dict[str, Any]:
+    """Rebuild the ML marts, export them, train, register, promote if better.
+
+    Args:
+        build_features: Run ``dbt build`` of the ML marts first (the pipeline
+            passes False: its ``featurize`` flow just built them).
+    """
+    settings = _settings()
+    if build_features:
+        tasks.dbt_build(settings, select=TRAINING_MARTS)
+    export = transient_retries(tasks.export_sets, settings)
+    exported = export(settings, ["ml_training_set", "ml_scoring_set"])
+    trained = tasks.train_model(settings, exported[0])
+    version, decision = tasks.register_and_promote(settings, trained)
+    return {
+        "rows": sum(trained.data["rows"].values()),
+        "roc_auc": trained.metrics["roc_auc"],
+        "version": version.version,
+        "status": version.status,
+        "decision": decision,
+    }
+
+
+@flow(name="score")
+def score_flow(
+    model_version: int | None = None,
+    as_of: dt.date | None = None,
+    build_features: bool = True,
+) -> dict[str, Any]:
+    """Score every eligible profile and write the scores onto the profiles.
+
+    Args:
+        model_version: Score with this version (default: production).
+        as_of: Score the export of this as_of (default: the latest).
+        build_features: Rebuild and export the scoring set first (the
+            pipeline passes False: its ``train`` flow just exported it).
+    """
+    settings = _settings()
+    logger = get_run_logger()
+    if build_features:
+        tasks.dbt_build(
+            settings,
+            select=SCORING_MARTS,
+            dbt_vars={"as_of": as_of.isoformat()} if as_of else None,
+        )
+        transient_retries(tasks.export_sets, settings)(settings, ["ml_scoring_set"])
+    scored = transient_retries(tasks.score_profiles, settings)(
+        settings, model_version, as_of
+    )
+    ingested = transient_retries(tasks.ingest_scores, settings)(settings, scored)
+    tasks.dbt_build(settings, select=ENRICHED_PROFILES)
+    table = tasks.backtest(settings, ingested)
+    logger.info(
+        "%s profiles scored by %s v%s as of %s",
+        f"{scored.rows:,}",
+        ingested.model_name,
+        ingested.model_version,
+        ingested.as_of.date(),
+    )
+    return {
+        "profiles": scored.rows,
+        "ingest": ingested.status,
+        "batch_id": ingested.batch_id,
+        "backtest": table,
+    }
+
+
+@flow(name="activate")
+def activate_flow(
+    audience_ids: list[str] | None = None, dry_run: bool = False
+) -> dict[str, Any]:
+    """Build the audiences, then send their changes to the destinations.
+
+    Args:
+        audience_ids: Activate only these audiences (default: all).
+        dry_run: Build, count and show; send and record nothing.
+    """
+    settings = _settings()
+    built = tasks.build_audiences(settings)
+    step = transient_retries(tasks.activate_audiences, settings)
+    deliveries = step(settings, audience_ids, dry_run)
+    return {
+        "members": sum(row["count_members"] for row in built.audiences),
+        "changes": sum(d.entered + d.exited for d in deliveries),
+        "build": built,
+        "deliveries": deliveries,
+    }
+
+
+@flow(name="refresh")
+def refresh_flow(model_version: int | None = None) -> dict[str, Any]:
+    """Score every profile, then activate the audiences (the daily run)."""
+    return {
+        "score": score_flow(model_version=model_version),
+        "activate": activate_flow(),
+    }
+
+
+@flow(name="pipeline")
+def pipeline_flow(
+    profiles: int | None = None,
+    seed: int | None = None,
+    as_of: dt.date | None = None,
+    weeks: int | None = None,
+    horizon_days: int | None = None,
+    full_refresh: bool = True,
+) -> dict[str, Any]:
+    """The whole pipeline on generated data, ending in the run report.
+
+    Args:
+        profiles: Synthetic profiles (default: ``generate.profiles``).
+        seed: Generator seed (default: ``generate.seed``).
+        as_of: Last day of history (default: today, UTC).
+        weeks: Weeks of history (default: ``generate.weeks``).
+        horizon_days: The simulated future's length (default: the config's).
+        full_refresh: Rebuild dbt's incremental models (the demo replaces
+            its dataset, so by default it does).
+    """
+    from ml.stages import StageClock
+
+    settings = _settings()
+    clock = StageClock()
+    with clock.stage("data") as stage:
+        loaded = load_flow(
+            profiles=profiles,
+            seed=seed,
+            as_of=as_of,
+            weeks=weeks,
+            horizon_days=horizon_days,
+            replace=True,
+        )
+        stage.items, stage.unit = loaded["events"], "events"
+    with clock.stage("featurize"):
+        featurize_flow(full_refresh=full_refresh)
+    with clock.stage("train") as stage:
+        trained = train_flow(build_features=False)
+        stage.items, stage.unit = trained["rows"], "rows"
+    with clock.stage("score") as stage:
+        scored = score_flow(build_features=False)
+        stage.items, stage.unit = scored["profiles"], "profiles"
+    with clock.stage("activate") as stage:
+        activated = activate_flow()
+        stage.items, stage.unit = activated["members"], "members"
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    with clock.stage("report"):
+        path = tasks.write_report(settings, clock.as_dict(), f"run-{stamp}")
+    from ml import report
+
+    report.write_run_record(settings, f"run-{stamp}", clock.as_dict())
+    return {
+        "loaded": loaded,
+        "trained": trained,
+        "scored": scored,
+        "activated": activated,
+        "report": path,
+        "stages": clock.as_dict(),
+    }
+
+
+FLOWS = {
+    "load": load_flow,
+    "featurize": featurize_flow,
+    "train": train_flow,
+    "score": score_flow,
+    "activate": activate_flow,
+    "refresh": refresh_flow,
+    "pipeline": pipeline_flow,
+}
