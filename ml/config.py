@@ -67,6 +67,15 @@ class ExportSettings(BaseModel):
     fetch_rows: int = Field(50_000, ge=1)
 
 
+class FeaturizeSettings(BaseModel):
+    """The dbt build."""
+
+    # Above this many loaded events the EDA marts read a TABLESAMPLE sized to
+    # about this many (dbt var eda_sample_percent; the report says so). The
+    # ML marts always read every event. None = always read everything.
+    eda_max_events: int | None = Field(5_000_000, ge=1_000)
+
+
 class TrainSettings(BaseModel):
     """The propensity model: CatBoost parameters, split, leakage audit."""
 
@@ -179,6 +188,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     generate: GenerateSettings = GenerateSettings()
     load: LoadSettings = LoadSettings()
+    featurize: FeaturizeSettings = FeaturizeSettings()
     export: ExportSettings = ExportSettings()
     train: TrainSettings = TrainSettings()
     registry: RegistrySettings = RegistrySettings()

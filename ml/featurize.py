@@ -157,6 +157,40 @@ def _failure_message(run: DbtRun, exception: BaseException | None) -> str:
     return "\n".join(lines)
 
 
+def eda_sample_percent(settings: Settings) -> float:
+    """The share of events the EDA marts read: 100, or less above the cap.
+
+    Counts the events of the successful load batches (no scan) and sizes the
+    sample to about ``featurize.eda_max_events``.
+    """
+    from psycopg import sql
+
+    from ml import relations
+
+    cap = settings.featurize.eda_max_events
+    if cap is None:
+        return 100.0
+    with warehouse.connect(settings) as conn:
+        if not warehouse.exists(conn, relations.RAW_BATCHES):
+            return 100.0
+        [(events,)] = conn.execute(
+            sql.SQL(
+                "select coalesce(sum(records_loaded), 0) from {} "
+                "where dataset = 'experience_events' and status = 'success'"
+            ).format(sql.Identifier(*relations.RAW_BATCHES))
+        ).fetchall()
+    if events <= cap:
+        return 100.0
+    percent = max(1.0, round(100.0 * cap / events, 1))
+    logger.info(
+        "%s events: the EDA marts read a %s%% sample (featurize.eda_max_events %s)",
+        f"{events:,}",
+        percent,
+        f"{cap:,}",
+    )
+    return percent
+
+
 def featurize(
     settings: Settings,
     full_refresh: bool = False,
@@ -181,6 +215,11 @@ def featurize(
         command.append("--full-refresh")
     if select:
         command += ["--select", *select]
+    dbt_vars = dict(dbt_vars or {})
+    if "eda_sample_percent" not in dbt_vars:
+        percent = eda_sample_percent(settings)
+        if percent < 100:
+            dbt_vars["eda_sample_percent"] = percent
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars)]
     return run_dbt(settings, command, on_message)

@@ -226,3 +226,34 @@ def test_serve_registers_the_scheduled_deployments_and_stops_cleanly(
         _, err = serving.communicate(timeout=60)
     assert serving.returncode == 0, err[-2000:]
     assert "Traceback" not in err
+
+
+def test_prefect_yaml_deploys_to_a_work_pool(prefect_api, settings):
+    """``prefect deploy --all`` registers the same schedules as enrich.yml."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name="enrich", type="process"))
+    deployed = subprocess.run(
+        [str(PREFECT), "--no-prompt", "deploy", "--all"],
+        cwd=settings.project_dir,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+    )
+    assert deployed.returncode == 0, deployed.stdout[-2000:] + deployed.stderr[-2000:]
+    with get_client(sync_client=True) as client:
+        for name, spec in settings.orchestration.deployments.items():
+            deployment = client.read_deployment_by_name(f"{spec.flow}/{name}")
+            assert deployment.work_pool_name == "enrich"
+            [schedule] = deployment.schedules
+            assert schedule.schedule.cron == spec.cron
+            assert deployment.pull_steps == [
+                {
+                    "prefect.deployments.steps.set_working_directory": {
+                        "directory": str(settings.project_dir)
+                    }
+                }
+            ]

@@ -83,6 +83,28 @@ def test_conversion_correlation_ranks_responses_above_exposures(built, sql):
     assert max(rank[t] for t in responses) < min(rank[t] for t in exposures)
 
 
+def test_eda_marts_read_a_sample_sized_to_the_cap(built, settings, sql):
+    [(events,)] = sql(
+        "select sum(records_loaded) from raw.batches "
+        "where dataset = 'experience_events' and status = 'success'"
+    )
+    assert featurize.eda_sample_percent(settings) == 100.0  # under the default cap
+    capped = settings.model_copy(
+        update={
+            "featurize": settings.featurize.model_copy(
+                update={"eda_max_events": events // 4}
+            )
+        }
+    )
+    assert featurize.eda_sample_percent(capped) == pytest.approx(25.0, abs=0.1)
+    unlimited = settings.model_copy(
+        update={
+            "featurize": settings.featurize.model_copy(update={"eda_max_events": None})
+        }
+    )
+    assert featurize.eda_sample_percent(unlimited) == 100.0
+
+
 def test_a_new_batch_builds_incrementally_to_the_full_refresh_result(
     built, settings, sql, tmp_path
 ):
