@@ -95,7 +95,7 @@ class TrainSettings(BaseModel):
     baseline_trees: int = Field(100, ge=1)
     # Above this many rows at the training cutoffs, whole profiles are sampled
     # (seeded) down to it; the holdout is never sampled. None = no limit.
-    max_training_rows: int | None = Field(1_000_000, ge=1_000)
+    max_training_rows: int | None = Field(500_000, ge=1_000)
     # The baselines and the shuffled-label run fit on at most this many rows.
     baseline_max_rows: int = Field(250_000, ge=1_000)
     leakage_max_feature_auc: float = Field(0.95, gt=0.5, le=1)

@@ -19,7 +19,7 @@ import json
 import logging
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -331,9 +331,19 @@ def latest_export(settings: Settings, dataset: str) -> Export:
 
 
 def read_export(
-    settings: Settings, exported: Export, columns: Sequence[str] | None = None
+    settings: Settings,
+    exported: Export,
+    columns: Sequence[str] | None = None,
+    row_filter: Callable[[pa.Table], pa.Table] | None = None,
 ) -> pa.Table:
     """Read an export's parts, each checked against the manifest's checksum.
+
+    Args:
+        settings: Project settings.
+        exported: The export.
+        columns: Only these columns (default: all).
+        row_filter: Applied to each part as it is read, so rows it drops
+            never sit in memory all at once.
 
     Raises:
         ExportError: A part is missing or does not match the manifest.
@@ -346,7 +356,8 @@ def read_export(
                 local = verified_part(lake, exported.folder, part, Path(scratch))
             except StorageError as exc:
                 raise ExportError(f"{exc} (export again)") from None
-            tables.append(pq.read_table(local, columns=columns))
+            table = pq.read_table(local, columns=columns)
+            tables.append(table if row_filter is None else row_filter(table))
     if not tables:
         raise ExportError(f"{lake.url(exported.folder)} lists no parts.")
     return pa.concat_tables(tables)

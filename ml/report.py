@@ -132,6 +132,18 @@ def _percent(axes: Any, axis: str = "y", decimals: int = 0) -> None:
     (axes.yaxis if axis == "y" else axes.xaxis).set_major_formatter(formatter)
 
 
+def _label_bar(axes: Any, text: str, end: float, position: float) -> None:
+    """Text just past the end of a horizontal bar."""
+    axes.annotate(
+        text,
+        (end, position),
+        xytext=(4, 0),
+        textcoords="offset points",
+        va="center",
+        fontsize=9,
+    )
+
+
 def _short(event_type: str) -> str:
     """``directMarketing.emailOpened`` -> ``emailOpened`` (labels stay readable)."""
     return event_type.rsplit(".", 1)[-1]
@@ -290,14 +302,7 @@ def _funnel(conn: Any, section: Section) -> None:
         axes.invert_yaxis()
         for position, (_, count, share, _) in zip(positions, steps, strict=True):
             label = f"{count:,}" + ("" if share is None else f"  ({share:.1%} of sent)")
-            axes.annotate(
-                label,
-                (count, position),
-                xytext=(4, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=9,
-            )
+            _label_bar(axes, label, count, position)
         _style(axes, "Email funnel", "distinct profiles")
         axes.grid(axis="y", visible=False)
         axes.set_xlim(0, max(counts) * 1.35 if max(counts) else 1)
@@ -576,14 +581,7 @@ def _auc_bars(version: Any) -> Plot:
         axes.set_yticks(positions, [b[0] for b in bars])
         axes.invert_yaxis()
         for position, (_, value, _) in zip(positions, bars, strict=True):
-            axes.annotate(
-                f"{value:.3f}",
-                (value, position),
-                xytext=(4, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=9,
-            )
+            _label_bar(axes, f"{value:.3f}", value, position)
         axes.axvline(0.5, color="#555", linestyle=":", linewidth=1)
         _style(axes, "Holdout ROC AUC: the model, its baselines and the oracle", "AUC")
         axes.grid(axis="y", visible=False)
@@ -1191,14 +1189,7 @@ def _deliveries_plot(rows: list[dict[str, Any]]) -> Plot:
             axes.barh(positions, values, left=left, color=color, label=label)
             left += values
         for position, row in zip(positions, rows, strict=True):
-            axes.annotate(
-                row["status"],
-                (left[position], position),
-                xytext=(4, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=9,
-            )
+            _label_bar(axes, row["status"], left[position], position)
         axes.set_yticks(positions, names)
         axes.invert_yaxis()
         axes.set_xlim(0, max(left.max(), 1) * 1.2)

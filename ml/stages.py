@@ -26,6 +26,24 @@ logger = logging.getLogger(__name__)
 _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
+def release_memory() -> None:
+    """Hand freed memory back to the system, so the next stage's peak is its own.
+
+    Without it, the heap an earlier stage freed still counts as resident and
+    every later stage would show the largest stage's peak.
+    """
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(name).malloc_trim(0)
+
+
 def resident_bytes() -> int:
     """This process's resident memory now (Linux), else its peak so far."""
     try:
@@ -73,6 +91,7 @@ class StageClock:
         """
         record = Stage(name=name, started_at=dt.datetime.now(dt.UTC).isoformat())
         self.stages.append(record)
+        release_memory()
         with self._lock:
             self._peak = resident_bytes()
         stop = threading.Event()

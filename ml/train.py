@@ -18,11 +18,13 @@ import datetime as dt
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ml import export, relations, warehouse
 from ml.config import Settings, TrainSettings
@@ -109,6 +111,52 @@ def prepare(
     return frame
 
 
+def training_sample(
+    keys: pa.Table, settings: TrainSettings
+) -> Callable[[pa.Table], pa.Table] | None:
+    """A row filter keeping ``max_training_rows`` at the training cutoffs.
+
+    Whole profiles are kept or dropped, so a profile's cutoffs stay together;
+    the holdout (the latest cutoff) is never sampled. The draw is seeded over
+    the sorted profile ids: the same data, the same sample.
+
+    Args:
+        keys: The export's ``profile_id`` and ``cutoff_at`` columns.
+        settings: Training settings.
+
+    Returns:
+        A filter for each part of the export, or None when no sampling is
+        needed.
+    """
+    import pyarrow.compute as pc
+
+    limit = settings.max_training_rows
+    if limit is None or keys.num_rows == 0:
+        return None
+    holdout = pc.max(keys["cutoff_at"])
+    earlier = pc.less(keys["cutoff_at"], holdout)
+    rows = pc.sum(earlier).as_py() or 0
+    if rows <= limit:
+        return None
+    profiles = np.sort(
+        pc.unique(keys.filter(earlier)["profile_id"]).to_numpy(zero_copy_only=False)
+    )
+    chosen = np.random.default_rng([settings.seed, 1]).random(profiles.size)
+    kept = pa.array(profiles[chosen < limit / rows], type=keys["profile_id"].type)
+    logger.info(
+        "training cutoffs: %s rows, sampled by profile to about %s "
+        "(train.max_training_rows)",
+        f"{rows:,}",
+        f"{limit:,}",
+    )
+
+    def keep(part: pa.Table) -> pa.Table:
+        at_holdout = pc.greater_equal(part["cutoff_at"], holdout)
+        return part.filter(pc.or_(at_holdout, pc.is_in(part["profile_id"], kept)))
+
+    return keep
+
+
 def split(frame: pd.DataFrame, settings: TrainSettings) -> Split:
     """Split by time: the latest cutoff is the holdout, earlier ones train.
 
@@ -135,18 +183,6 @@ def split(frame: pd.DataFrame, settings: TrainSettings) -> Split:
     earlier = frame[frame["cutoff_at"] < holdout_cutoff]
     holdout = frame[frame["cutoff_at"] == holdout_cutoff]
     profiles = np.sort(earlier["profile_id"].unique())
-    limit = settings.max_training_rows
-    if limit is not None and len(earlier) > limit:
-        # Whole profiles, so a profile's cutoffs stay together; a stream of its
-        # own so the validation draw below does not depend on the sampling.
-        keep = np.random.default_rng([settings.seed, 1]).random(profiles.size)
-        profiles = profiles[keep < limit / len(earlier)]
-        earlier = earlier[earlier["profile_id"].isin(profiles)]
-        logger.info(
-            "training cutoffs sampled to %s rows (train.max_training_rows %s)",
-            f"{len(earlier):,}",
-            f"{limit:,}",
-        )
     rng = np.random.default_rng(settings.seed)
     chosen = rng.random(profiles.size) < settings.validation_share
     in_validation = earlier["profile_id"].isin(profiles[chosen])
@@ -542,7 +578,12 @@ def train(settings: Settings, exported: export.Export | None = None) -> TrainedM
     started = time.perf_counter()
     config = settings.train
     exported = exported or export.latest_export(settings, "ml_training_set")
-    frame = export.read_export(settings, exported).to_pandas()
+    # Sampling happens as the parts are read: the rows it drops never sit in
+    # memory together (a 1M-profile export holds 3M training rows).
+    keys = export.read_export(settings, exported, columns=list(KEYS))
+    keep = training_sample(keys, config)
+    del keys
+    frame = export.read_export(settings, exported, row_filter=keep).to_pandas()
     digest = content_digest(frame)
     data = split(frame, config)
     logger.info(

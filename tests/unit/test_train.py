@@ -84,20 +84,26 @@ def test_split_is_by_time_with_a_profile_validation_slice():
 
 
 def test_a_large_training_set_is_sampled_by_whole_profiles():
+    import pyarrow as pa
+
     data = frame()
-    full = train.split(data, TrainSettings())
-    earlier = len(full.train) + len(full.validation)
-    sampled = train.split(data, TrainSettings(max_training_rows=earlier // 2))
-    kept = pd.concat([sampled.train, sampled.validation])
-    assert 0.4 * earlier < len(kept) < 0.6 * earlier
-    # Every kept profile keeps all its rows at the training cutoffs.
-    before = pd.concat([full.train, full.validation])
-    chosen = before[before["profile_id"].isin(kept["profile_id"])]
-    assert len(chosen) == len(kept)
-    # The holdout is never sampled; the same settings sample the same profiles.
-    assert len(sampled.holdout) == len(full.holdout)
-    again = train.split(data, TrainSettings(max_training_rows=earlier // 2))
-    assert again.train["profile_id"].tolist() == sampled.train["profile_id"].tolist()
+    table = pa.Table.from_pandas(data, preserve_index=False)
+    keys = table.select(["profile_id", "cutoff_at"])
+    holdout = data["cutoff_at"].max()
+    earlier = int((data["cutoff_at"] < holdout).sum())
+    assert train.training_sample(keys, TrainSettings(max_training_rows=earlier)) is None
+    settings = TrainSettings(max_training_rows=earlier // 2)
+    kept = train.training_sample(keys, settings)(table).to_pandas()
+    at_training_cutoffs = kept[kept["cutoff_at"] < holdout]
+    assert 0.4 * earlier < len(at_training_cutoffs) < 0.6 * earlier
+    # Every kept profile keeps all its rows at the training cutoffs ...
+    before = data[data["cutoff_at"] < holdout]
+    chosen = before[before["profile_id"].isin(at_training_cutoffs["profile_id"])]
+    assert len(chosen) == len(at_training_cutoffs)
+    # ... the holdout is never sampled, and the same settings draw the same rows.
+    assert (kept["cutoff_at"] == holdout).sum() == (data["cutoff_at"] == holdout).sum()
+    again = train.training_sample(keys, settings)(table).to_pandas()
+    assert again["profile_id"].tolist() == kept["profile_id"].tolist()
 
 
 def test_leakage_audit_flags_a_feature_that_is_the_label():
