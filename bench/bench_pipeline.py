@@ -54,6 +54,45 @@ TARGET_SIZE = 1_000_000
 TARGET_WALL_S = 15 * 60
 TARGET_STAGE_PEAK_BYTES = 4 << 30
 REFERENCE_PROFILES = 5_000
+TARGET_OVERHEAD_SHARE = 0.25  # of the pipeline's wall time at 100k profiles
+# The pipeline's shape with every task a no-op: what orchestration alone costs
+# (interpreter, imports, Prefect's temporary server, 6 flow runs, 13 task runs).
+NO_OP_PIPELINE = """
+from flows.runtime import prepare_environment
+from ml.config import load_settings
+
+prepare_environment(load_settings())
+from prefect import flow, task
+from prefect.cache_policies import NONE
+
+
+@task(cache_policy=NONE)
+def step():
+    return None
+
+
+def stage(name, tasks):
+    @flow(name=name)
+    def run():
+        for _ in range(tasks):
+            step()
+
+    return run
+
+
+STAGES = [stage("load", 1), stage("featurize", 1), stage("train", 5),
+          stage("score", 4), stage("activate", 2)]
+
+
+@flow(name="pipeline")
+def pipeline():
+    for run in STAGES:
+        run()
+    step()
+
+
+pipeline()
+"""
 
 
 def reference_loop(seed: int, as_of: Any) -> dict[str, float]:
@@ -62,6 +101,16 @@ def reference_loop(seed: int, as_of: Any) -> dict[str, float]:
     events = generate_reference(REFERENCE_PROFILES, seed, as_of, 12, 14)
     seconds = time.perf_counter() - started
     return {"events": events, "seconds": seconds, "events_per_s": events / seconds}
+
+
+def no_op_pipeline() -> dict[str, float]:
+    """Wall time of the pipeline's flows and tasks doing nothing, in a new home."""
+    with fresh_home("no-op") as settings:
+        env = {**os.environ, "ENRICH_HOME": str(settings.home)}
+        env.pop("PREFECT_API_URL", None)  # as `enrich run`: a temporary server
+        say("orchestration alone: the pipeline's flows and tasks as no-ops ...")
+        outcome = run_measured([sys.executable, "-c", NO_OP_PIPELINE], env=env)
+    return {"wall_s": outcome["wall_s"]}
 
 
 def measure(profiles: int, seed: int, as_of: Any) -> dict[str, Any]:
@@ -115,7 +164,9 @@ def measure(profiles: int, seed: int, as_of: Any) -> dict[str, Any]:
     }
 
 
-def render(results: list[dict[str, Any]], loop: dict[str, float]) -> str:
+def render(
+    results: list[dict[str, Any]], loop: dict[str, float], no_op: dict[str, float]
+) -> str:
     """Markdown: a summary per size, then every stage of every size."""
     lines = [
         "| profiles | wall s | in stages s | overhead s | overhead | to first stage s "
@@ -164,6 +215,23 @@ def render(results: list[dict[str, Any]], loop: dict[str, float]) -> str:
             f"| (outside stages) | {r['overhead_s']:,.1f} "
             f"| {r['overhead_s'] / r['wall_s']:.1%} | | |"
         )
+    lines += ["", "Orchestration:", ""]
+    lines.append(
+        f"- The pipeline's 6 flows and 13 tasks as no-ops, from a new home (Prefect's "
+        f"temporary server included): {no_op['wall_s']:.1f} s."
+    )
+    for r in results:
+        share = no_op["wall_s"] / r["wall_s"]
+        check = ""
+        if r["profiles"] == 100_000:
+            check = " (target < 25%: " + (
+                "pass)" if share < TARGET_OVERHEAD_SHARE else "FAIL)"
+            )
+        lines.append(
+            f"- {r['profiles']:,} profiles: that is {share:.1%} of the run's wall "
+            f"time{check}; `enrich run` reached its first stage after "
+            f"{r['to_first_stage_s']:.1f} s."
+        )
     lines += ["", "Reference figures, measured in the same run:", ""]
     lines.append(
         f"- Plain per-event generator loop ({loop['events']:,} events of "
@@ -196,9 +264,10 @@ def main(argv: list[str] | None = None) -> int:
     args = options.parse_args(argv)
     say(f"reference loop: {REFERENCE_PROFILES:,} profiles ...")
     loop = reference_loop(args.seed, args.as_of)
+    no_op = no_op_pipeline()
     results = [measure(n, args.seed, args.as_of) for n in args.profiles]
-    payload = {"reference_loop": loop, "sizes": results}
-    write_results(args.out, "bench_pipeline", render(results, loop), payload)
+    payload = {"reference_loop": loop, "no_op_pipeline": no_op, "sizes": results}
+    write_results(args.out, "bench_pipeline", render(results, loop, no_op), payload)
     return 0
 
 

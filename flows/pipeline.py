@@ -4,6 +4,7 @@
 ``load``       generate synthetic data, or load XDM files
 ``featurize``  ``dbt build`` (staging, EDA marts, features, labels, tests)
 ``train``      dbt (the ML marts) -> export -> train -> register -> promote
+               (a re-run on the same rows finds its version: no fit)
 ``score``      dbt (the scoring set) -> export -> score -> ingest -> dbt
                (the enriched profiles) -> back-test
 ``activate``   build the audiences -> send their changes to the destinations
@@ -124,7 +125,17 @@ def train_flow(build_features: bool = True) -> dict[str, Any]:
         tasks.dbt_build(settings, select=TRAINING_MARTS)
     export = transient_retries(tasks.export_sets, settings)
     exported = export(settings, ["ml_training_set", "ml_scoring_set"])
-    trained = tasks.train_model(settings, exported[0])
+    rows = transient_retries(tasks.read_training_rows, settings)(settings, exported[0])
+    found = tasks.find_trained(settings, rows)
+    if found is not None:
+        return {
+            "rows": sum(found.data["rows"].values()),
+            "roc_auc": found.metrics["roc_auc"],
+            "version": found.version,
+            "status": found.status,
+            "decision": "already trained on these rows: nothing to train",
+        }
+    trained = tasks.train_model(settings, rows)
     version, decision = tasks.register_and_promote(settings, trained)
     return {
         "rows": sum(trained.data["rows"].values()),

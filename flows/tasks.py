@@ -99,12 +99,41 @@ def export_sets(settings: Settings, datasets: Sequence[str]) -> list[Any]:
     return export.export(settings, list(datasets))
 
 
-@task(name="train", cache_policy=NONE)
-def train_model(settings: Settings, exported: Any) -> Any:
-    """Train and evaluate on a training export (deterministic: no retry)."""
+@task(name="read training rows", cache_policy=NONE)
+def read_training_rows(settings: Settings, exported: Any) -> Any:
+    """The training export's rows (sampled as configured) and their digest."""
     from ml import train
 
-    trained = train.train(settings, exported)
+    return train.training_rows(settings, exported)
+
+
+@task(name="find trained version", cache_policy=NONE)
+def find_trained(settings: Settings, rows: Any) -> Any:
+    """The version already trained on these rows with these parameters, if any.
+
+    A re-run of the same data skips the fit: the registry keeps one version
+    per (rows, parameters).
+    """
+    from ml import registry
+
+    found = registry.find(settings, rows.digest)
+    if found is not None:
+        decision = (
+            f"v{found.version} ({found.status}) was already trained on these rows "
+            "with these parameters: nothing to train."
+        )
+        get_run_logger().info(decision)
+        artifacts.model_metrics(found)
+        artifacts.promotion(found, decision)
+    return found
+
+
+@task(name="train", cache_policy=NONE)
+def train_model(settings: Settings, rows: Any) -> Any:
+    """Train and evaluate on a training export's rows (deterministic: no retry)."""
+    from ml import train
+
+    trained = train.train(settings, rows.exported, rows)
     artifacts.model_metrics(trained)
     return trained
 

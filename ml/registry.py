@@ -152,16 +152,10 @@ def register(settings: Settings, trained: Any) -> tuple[Version, bool]:
     name = settings.train.model_name
     key = fingerprint(trained.data["content_digest"], trained.params)
     with _session(settings) as conn:
-        row = conn.execute(
-            _sql(
-                "select {columns} from {table} "
-                "where model_name = %s and fingerprint = %s"
-            ),
-            [name, key],
-        ).fetchone()
-        if row is not None:
-            logger.info("this export and these parameters are version %d", row[1])
-            return _version(row), False
+        found = _by_fingerprint(conn, name, key)
+        if found is not None:
+            logger.info("this export and these parameters are v%d", found.version)
+            return found, False
         number = conn.execute(
             _sql(
                 "select coalesce(max(version), 0) + 1 from {table} "
@@ -193,6 +187,23 @@ def register(settings: Settings, trained: Any) -> tuple[Version, bool]:
             ],
         ).fetchone()
     return _version(row), True
+
+
+def _by_fingerprint(conn: Any, name: str, key: str) -> Version | None:
+    row = conn.execute(
+        _sql(
+            "select {columns} from {table} where model_name = %s and fingerprint = %s"
+        ),
+        [name, key],
+    ).fetchone()
+    return None if row is None else _version(row)
+
+
+def find(settings: Settings, content_digest: str) -> Version | None:
+    """The version already trained on these rows with today's parameters."""
+    key = fingerprint(content_digest, settings.train.model_dump())
+    with _session(settings) as conn:
+        return _by_fingerprint(conn, settings.train.model_name, key)
 
 
 def artifact_folder(name: str, number: int) -> str:

@@ -561,12 +561,42 @@ def importance(
 # -- the whole training ---------------------------------------------------------------
 
 
-def train(settings: Settings, exported: export.Export | None = None) -> TrainedModel:
+@dataclass
+class TrainingRows:
+    """The rows a training would use, and their digest (the registry's key)."""
+
+    exported: export.Export
+    frame: pd.DataFrame = field(repr=False)
+    digest: str
+
+
+def training_rows(
+    settings: Settings, exported: export.Export | None = None
+) -> TrainingRows:
+    """Read a training export (the latest complete one when None), sampled.
+
+    Sampling happens as the parts are read: the rows it drops never sit in
+    memory together (a 1M-profile export holds 3M training rows).
+    """
+    exported = exported or export.latest_export(settings, "ml_training_set")
+    keys = export.read_export(settings, exported, columns=list(KEYS))
+    keep = training_sample(keys, settings.train)
+    del keys
+    frame = export.read_export(settings, exported, row_filter=keep).to_pandas()
+    return TrainingRows(exported, frame, content_digest(frame))
+
+
+def train(
+    settings: Settings,
+    exported: export.Export | None = None,
+    rows: TrainingRows | None = None,
+) -> TrainedModel:
     """Train on the latest complete training export and evaluate on the holdout.
 
     Args:
         settings: Project settings (``train`` section).
         exported: The export to train on; the latest complete one when None.
+        rows: Its rows, when already read (:func:`training_rows`).
 
     Returns:
         The model, its calibration, metrics, baselines, leakage audit and
@@ -577,14 +607,8 @@ def train(settings: Settings, exported: export.Export | None = None) -> TrainedM
     """
     started = time.perf_counter()
     config = settings.train
-    exported = exported or export.latest_export(settings, "ml_training_set")
-    # Sampling happens as the parts are read: the rows it drops never sit in
-    # memory together (a 1M-profile export holds 3M training rows).
-    keys = export.read_export(settings, exported, columns=list(KEYS))
-    keep = training_sample(keys, config)
-    del keys
-    frame = export.read_export(settings, exported, row_filter=keep).to_pandas()
-    digest = content_digest(frame)
+    rows = rows or training_rows(settings, exported)
+    exported, frame, digest = rows.exported, rows.frame, rows.digest
     data = split(frame, config)
     logger.info(
         "training on %s rows (%s validation), holdout %s rows at %s",

@@ -54,6 +54,7 @@ def artifacts_since(started: dt.datetime) -> list:
 
 
 def task_runs_since(started: dt.datetime, name: str) -> list:
+    """Runs of the task called ``name`` (run names are ``<name>-<suffix>``)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
 
@@ -61,7 +62,7 @@ def task_runs_since(started: dt.datetime, name: str) -> list:
         runs = client.read_task_runs(
             task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_=name))
         )
-    return since(started, runs)
+    return [run for run in since(started, runs) if run.name.rsplit("-", 1)[0] == name]
 
 
 def flow_runs_since(started: dt.datetime, flow_name: str) -> list:
@@ -110,6 +111,21 @@ def test_the_pipeline_completes_with_its_artifacts(piped, sql):
         for name in ("load", "featurize", "train", "score", "activate")
     }
     assert subflows == dict.fromkeys(subflows, 1)
+
+
+def test_training_again_on_the_same_rows_finds_the_version(piped, monkeypatch, sql):
+    from flows.pipeline import train_flow
+
+    quick(monkeypatch)
+    versions = sql("select count(*) from registry.model_versions")
+    started = dt.datetime.now(dt.UTC)
+
+    again = train_flow(build_features=False)
+
+    assert again["version"] == piped[1]["trained"]["version"]
+    assert sql("select count(*) from registry.model_versions") == versions
+    assert len(task_runs_since(started, "find trained version")) == 1
+    assert task_runs_since(started, "train") == []
 
 
 def test_a_failing_dbt_test_stops_the_flow_before_training(
