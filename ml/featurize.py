@@ -175,7 +175,7 @@ def eda_sample_percent(settings: Settings) -> float:
             return 100.0
         [(events,)] = conn.execute(
             sql.SQL(
-                "select coalesce(sum(records_loaded), 0) from {} "
+                "select coalesce(sum(records_loaded), 0)::bigint from {} "
                 "where dataset = 'experience_events' and status = 'success'"
             ).format(sql.Identifier(*relations.RAW_BATCHES))
         ).fetchall()

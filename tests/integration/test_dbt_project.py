@@ -92,7 +92,7 @@ def test_eda_marts_read_a_sample_sized_to_the_cap(built, settings, sql):
     capped = settings.model_copy(
         update={
             "featurize": settings.featurize.model_copy(
-                update={"eda_max_events": events // 4}
+                update={"eda_max_events": int(events) // 4}
             )
         }
     )
