@@ -71,9 +71,10 @@ class FeaturizeSettings(BaseModel):
     """The dbt build."""
 
     # Above this many loaded events the EDA marts read a TABLESAMPLE sized to
-    # about this many (dbt var eda_sample_percent; the report says so). The
-    # ML marts always read every event. None = always read everything.
-    eda_max_events: int | None = Field(5_000_000, ge=1_000)
+    # about this many, and the point-in-time test checks that share of the
+    # profiles (dbt vars eda_sample_percent, pit_test_sample_percent; the
+    # report says so). The ML marts always read every event. None = never.
+    sample_above_events: int | None = Field(5_000_000, ge=1_000)
 
 
 class TrainSettings(BaseModel):

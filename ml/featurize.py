@@ -157,17 +157,22 @@ def _failure_message(run: DbtRun, exception: BaseException | None) -> str:
     return "\n".join(lines)
 
 
-def eda_sample_percent(settings: Settings) -> float:
-    """The share of events the EDA marts read: 100, or less above the cap.
+# dbt vars that let the exploration marts and the point-in-time test read a
+# sample on big data (the ML marts always read every event).
+SAMPLED_VARS = ("eda_sample_percent", "pit_test_sample_percent")
+
+
+def sample_percent(settings: Settings) -> float:
+    """The share the EDA marts and the point-in-time test read: 100, or less.
 
     Counts the events of the successful load batches (no scan) and sizes the
-    sample to about ``featurize.eda_max_events``.
+    sample to about ``featurize.sample_above_events``.
     """
     from psycopg import sql
 
     from ml import relations
 
-    cap = settings.featurize.eda_max_events
+    cap = settings.featurize.sample_above_events
     if cap is None:
         return 100.0
     with warehouse.connect(settings) as conn:
@@ -183,7 +188,8 @@ def eda_sample_percent(settings: Settings) -> float:
         return 100.0
     percent = max(1.0, round(100.0 * cap / events, 1))
     logger.info(
-        "%s events: the EDA marts read a %s%% sample (featurize.eda_max_events %s)",
+        "%s events: EDA marts and the point-in-time test read a %s%% sample "
+        "(featurize.sample_above_events %s)",
         f"{events:,}",
         percent,
         f"{cap:,}",
@@ -216,10 +222,10 @@ def featurize(
     if select:
         command += ["--select", *select]
     dbt_vars = dict(dbt_vars or {})
-    if "eda_sample_percent" not in dbt_vars:
-        percent = eda_sample_percent(settings)
-        if percent < 100:
-            dbt_vars["eda_sample_percent"] = percent
+    percent = sample_percent(settings)
+    if percent < 100:
+        for name in SAMPLED_VARS:
+            dbt_vars.setdefault(name, percent)
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars)]
     return run_dbt(settings, command, on_message)

@@ -1,7 +1,9 @@
 {#- Point-in-time correctness: recount, straight from the staged events,
     what every feature row may see (events strictly before its cutoff) and
     fail on any row whose features differ: a feature that peeks at or past
-    its cutoff counts more events, or a more recent one. -#}
+    its cutoff counts more events, or a more recent one. On big data it
+    checks a stable sample of the profiles (var pit_test_sample_percent):
+    a leak is a property of the SQL, not of a few rows. -#}
 
 {%- set event_types = event_catalogue() -%}
 
@@ -26,6 +28,8 @@ features as (
 
     from {{ ref('ml_features') }}
 
+    where {{ in_profile_sample('profile_id', var('pit_test_sample_percent')) }}
+
 ),
 
 events as (
@@ -35,6 +39,8 @@ events as (
         event_at
 
     from {{ ref('stg_xdm__experience_events') }}
+
+    where {{ in_profile_sample('profile_id', var('pit_test_sample_percent')) }}
 
 ),
 

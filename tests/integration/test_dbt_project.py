@@ -83,26 +83,28 @@ def test_conversion_correlation_ranks_responses_above_exposures(built, sql):
     assert max(rank[t] for t in responses) < min(rank[t] for t in exposures)
 
 
-def test_eda_marts_read_a_sample_sized_to_the_cap(built, settings, sql):
+def test_big_data_is_sampled_to_the_cap(built, settings, sql):
     [(events,)] = sql(
         "select sum(records_loaded) from raw.batches "
         "where dataset = 'experience_events' and status = 'success'"
     )
-    assert featurize.eda_sample_percent(settings) == 100.0  # under the default cap
+    assert featurize.sample_percent(settings) == 100.0  # under the default cap
     capped = settings.model_copy(
         update={
             "featurize": settings.featurize.model_copy(
-                update={"eda_max_events": int(events) // 4}
+                update={"sample_above_events": int(events) // 4}
             )
         }
     )
-    assert featurize.eda_sample_percent(capped) == pytest.approx(25.0, abs=0.1)
+    assert featurize.sample_percent(capped) == pytest.approx(25.0, abs=0.1)
     unlimited = settings.model_copy(
         update={
-            "featurize": settings.featurize.model_copy(update={"eda_max_events": None})
+            "featurize": settings.featurize.model_copy(
+                update={"sample_above_events": None}
+            )
         }
     )
-    assert featurize.eda_sample_percent(unlimited) == 100.0
+    assert featurize.sample_percent(unlimited) == 100.0
 
 
 def test_a_new_batch_builds_incrementally_to_the_full_refresh_result(
@@ -193,6 +195,14 @@ def test_the_point_in_time_test_fails_on_a_model_that_peeks(built, settings, tmp
     with pytest.raises(featurize.FeaturizeError) as caught:
         featurize.run_dbt(peeking, [*command, "--exclude", "test_type:unit"])
     assert f"{pit_test}: fail" in str(caught.value)
+    # Checking a fifth of the profiles (as on big data) catches it too, and
+    # reports fewer rows: the sample is real.
+    failing = str(caught.value)
+    sampled = [*command, "--exclude", "test_type:unit", "--vars"]
+    with pytest.raises(featurize.FeaturizeError) as caught:
+        featurize.run_dbt(peeking, [*sampled, '{"pit_test_sample_percent": 20}'])
+    assert f"{pit_test}: fail" in str(caught.value)
+    assert _failures(str(caught.value)) < _failures(failing) / 2
     # The honest model passes the same test again.
     run = featurize.run_dbt(settings, command)
     assert {node.status for node in run.nodes} <= {"success", "pass"}
@@ -225,3 +235,10 @@ def test_sql_is_lint_clean(built, settings):
         for v in item["violations"]
     ]
     assert problems == []
+
+
+def _failures(message: str) -> int:
+    """The failing row count dbt reports for a test ("Got 123 results")."""
+    import re
+
+    return int(re.search(r"Got (\d+) results?", message).group(1))
