@@ -95,8 +95,10 @@ class TrainSettings(BaseModel):
     validation_share: float = Field(0.15, gt=0, lt=0.5)
     baseline_trees: int = Field(100, ge=1)
     # Above this many rows at the training cutoffs, whole profiles are sampled
-    # (seeded) down to it; the holdout is never sampled. None = no limit.
+    # (seeded) down to it, and the holdout to max_holdout_rows (the metrics'
+    # standard errors are tiny well before). None = no limit.
     max_training_rows: int | None = Field(500_000, ge=1_000)
+    max_holdout_rows: int | None = Field(300_000, ge=1_000)
     # The baselines and the shuffled-label run fit on at most this many rows.
     baseline_max_rows: int = Field(250_000, ge=1_000)
     leakage_max_feature_auc: float = Field(0.95, gt=0.5, le=1)

@@ -114,11 +114,13 @@ def prepare(
 def training_sample(
     keys: pa.Table, settings: TrainSettings
 ) -> Callable[[pa.Table], pa.Table] | None:
-    """A row filter keeping ``max_training_rows`` at the training cutoffs.
+    """A row filter sampling the training cutoffs and the holdout by profile.
 
-    Whole profiles are kept or dropped, so a profile's cutoffs stay together;
-    the holdout (the latest cutoff) is never sampled. The draw is seeded over
-    the sorted profile ids: the same data, the same sample.
+    About ``max_training_rows`` stay at the training cutoffs and
+    ``max_holdout_rows`` at the holdout (the latest) cutoff. Whole profiles
+    are kept or dropped, so a profile's training cutoffs stay together. Each
+    draw is seeded over the sorted profile ids: the same data, the same
+    sample.
 
     Args:
         keys: The export's ``profile_id`` and ``cutoff_at`` columns.
@@ -130,29 +132,52 @@ def training_sample(
     """
     import pyarrow.compute as pc
 
-    limit = settings.max_training_rows
-    if limit is None or keys.num_rows == 0:
+    if keys.num_rows == 0:
         return None
     holdout = pc.max(keys["cutoff_at"])
-    earlier = pc.less(keys["cutoff_at"], holdout)
-    rows = pc.sum(earlier).as_py() or 0
-    if rows <= limit:
+    at_holdout = pc.greater_equal(keys["cutoff_at"], holdout)
+    parts = {
+        "training cutoffs": (pc.invert(at_holdout), settings.max_training_rows, 1),
+        "holdout": (at_holdout, settings.max_holdout_rows, 2),
+    }
+    kept: dict[str, pa.Array | None] = {}
+    for name, (mask, limit, stream) in parts.items():
+        rows = pc.sum(mask).as_py() or 0
+        if limit is None or rows <= limit:
+            kept[name] = None
+            continue
+        profiles = np.sort(
+            pc.unique(keys.filter(mask)["profile_id"]).to_numpy(zero_copy_only=False)
+        )
+        draw = np.random.default_rng([settings.seed, stream]).random(profiles.size)
+        kept[name] = pa.array(
+            profiles[draw < limit / rows], type=keys["profile_id"].type
+        )
+        logger.info(
+            "%s: %s rows, sampled by profile to about %s",
+            name,
+            f"{rows:,}",
+            f"{limit:,}",
+        )
+    if all(value is None for value in kept.values()):
         return None
-    profiles = np.sort(
-        pc.unique(keys.filter(earlier)["profile_id"]).to_numpy(zero_copy_only=False)
-    )
-    chosen = np.random.default_rng([settings.seed, 1]).random(profiles.size)
-    kept = pa.array(profiles[chosen < limit / rows], type=keys["profile_id"].type)
-    logger.info(
-        "training cutoffs: %s rows, sampled by profile to about %s "
-        "(train.max_training_rows)",
-        f"{rows:,}",
-        f"{limit:,}",
-    )
 
     def keep(part: pa.Table) -> pa.Table:
-        at_holdout = pc.greater_equal(part["cutoff_at"], holdout)
-        return part.filter(pc.or_(at_holdout, pc.is_in(part["profile_id"], kept)))
+        late = pc.greater_equal(part["cutoff_at"], holdout)
+        ids = part["profile_id"]
+        chosen = {
+            name: pc.is_in(ids, value_set=value) if value is not None else None
+            for name, value in kept.items()
+        }
+        everyone = pa.scalar(True)
+        early_ok = chosen["training cutoffs"]
+        late_ok = chosen["holdout"]
+        mask = pc.if_else(
+            late,
+            everyone if late_ok is None else late_ok,
+            everyone if early_ok is None else early_ok,
+        )
+        return part.filter(mask)
 
     return keep
 
@@ -566,8 +591,15 @@ class TrainingRows:
     """The rows a training would use, and their digest (the registry's key)."""
 
     exported: export.Export
-    frame: pd.DataFrame = field(repr=False)
+    frame: pd.DataFrame | None = field(repr=False)
     digest: str
+
+    def take(self) -> pd.DataFrame:
+        """The rows, handed over: this object lets go of them (memory)."""
+        if self.frame is None:
+            raise TrainError("These training rows were already used: read them again.")
+        frame, self.frame = self.frame, None
+        return frame
 
 
 def training_rows(
@@ -608,8 +640,8 @@ def train(
     started = time.perf_counter()
     config = settings.train
     rows = rows or training_rows(settings, exported)
-    exported, frame, digest = rows.exported, rows.frame, rows.digest
-    data = split(frame, config)
+    exported, digest = rows.exported, rows.digest
+    data = split(rows.take(), config)
     logger.info(
         "training on %s rows (%s validation), holdout %s rows at %s",
         f"{len(data.train):,}",
@@ -649,7 +681,13 @@ def train(
         compared["random_forest"]["roc_auc"],
         compared["logistic_regression"]["roc_auc"],
     )
-    cutoffs = sorted(pd.to_datetime(frame["cutoff_at"].unique()))
+    cutoffs = sorted(
+        {
+            pd.Timestamp(value)
+            for part in (data.train, data.validation, data.holdout)
+            for value in part["cutoff_at"].unique()
+        }
+    )
     clock = time.perf_counter()
     explained = importance(model, data, config)
     timings["shap"] = time.perf_counter() - clock

@@ -100,10 +100,17 @@ def test_a_large_training_set_is_sampled_by_whole_profiles():
     before = data[data["cutoff_at"] < holdout]
     chosen = before[before["profile_id"].isin(at_training_cutoffs["profile_id"])]
     assert len(chosen) == len(at_training_cutoffs)
-    # ... the holdout is never sampled, and the same settings draw the same rows.
-    assert (kept["cutoff_at"] == holdout).sum() == (data["cutoff_at"] == holdout).sum()
+    # ... the holdout is left alone under its own cap, and the same settings
+    # draw the same rows.
+    latest = int((data["cutoff_at"] == holdout).sum())
+    assert (kept["cutoff_at"] == holdout).sum() == latest
     again = train.training_sample(keys, settings)(table).to_pandas()
     assert again["profile_id"].tolist() == kept["profile_id"].tolist()
+    # Above its cap the holdout is sampled too, and the training cutoffs not.
+    capped = TrainSettings(max_holdout_rows=latest // 2)
+    kept = train.training_sample(keys, capped)(table).to_pandas()
+    assert 0.4 * latest < (kept["cutoff_at"] == holdout).sum() < 0.6 * latest
+    assert (kept["cutoff_at"] < holdout).sum() == earlier
 
 
 def test_leakage_audit_flags_a_feature_that_is_the_label():
