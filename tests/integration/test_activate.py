@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,10 @@ def changes(location: str) -> list[dict]:
 def built_audiences(ingested, settings, warehouse):
     from ml.warehouse import connect
 
-    with connect(warehouse) as conn:  # a clean ledger for this module
+    with connect(warehouse) as conn:  # a clean ledger for this module ...
         conn.execute("drop schema if exists audiences cascade")
+    # ... and no files an earlier module (the flow tests) delivered.
+    shutil.rmtree(Path(settings.lake) / "activation", ignore_errors=True)
     return audiences.build(settings)
 
 
