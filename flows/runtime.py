@@ -57,3 +57,50 @@ def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
     """Prefect's ``retry_condition_fn``: retry transient failures only."""
     error = state.data if isinstance(state.data, BaseException) else None
     return is_transient(error)
+
+
+class _WithoutExpectedTracebacks:
+    """A formatter wrapper: errors enrich explains itself print without traceback.
+
+    Prefect logs every failed task and flow run with its traceback. For an
+    ``EnrichError`` (a failed dbt test, bad data, a refused delivery) the
+    message says what to do and the traceback is noise on a console; the
+    run's log in the Prefect API keeps it.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def format(self, record: Any) -> str:
+        from ml.errors import EnrichError
+
+        info = record.exc_info
+        if not (info and isinstance(info[1], EnrichError)):
+            return self.inner.format(record)
+        saved = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            return self.inner.format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def quiet_expected_tracebacks(handlers: list[Any] | None = None) -> None:
+    """Drop tracebacks of enrich's own errors from the console's log lines.
+
+    Args:
+        handlers: The handlers to change (default: the root logger's). Console
+            handlers sit on the root logger (the CLI's, or Prefect's own);
+            Prefect's API handlers sit on its run loggers and keep the
+            traceback.
+    """
+    import logging
+
+    for handler in logging.getLogger().handlers if handlers is None else handlers:
+        if not isinstance(handler.formatter, _WithoutExpectedTracebacks):
+            handler.setFormatter(
+                _WithoutExpectedTracebacks(handler.formatter or logging.Formatter())
+            )

@@ -46,7 +46,9 @@ def _flow(name: str) -> Any:
 
     prepare_environment(_settings())
     from flows.pipeline import FLOWS
+    from flows.runtime import quiet_expected_tracebacks
 
+    quiet_expected_tracebacks()
     return FLOWS[name]
 
 
