@@ -13,7 +13,8 @@ from ml.errors import EnrichError, StorageError
 def test_enrich_errors_print_without_traceback_other_errors_with_one():
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    logger = logging.getLogger("prefect.task_runs.test")
+    logger = logging.getLogger("enrich.tests.console")
+    logger.propagate = False  # this handler only, not the session's
     logger.addHandler(handler)
     try:
         runtime.quiet_expected_tracebacks([handler])
