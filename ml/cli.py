@@ -36,15 +36,20 @@ def _echo(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def _prefect() -> None:
+    """Prefect's environment for enrich, set before Prefect is first imported."""
+    from flows.runtime import prepare_environment
+
+    prepare_environment(_settings())
+
+
 def _flow(name: str) -> Any:
     """A Prefect flow of ``flows/``, with Prefect's environment prepared first.
 
     Without ``PREFECT_API_URL`` Prefect starts a temporary server for the
     run (tens of seconds here); with it, the flow runs against that server.
     """
-    from flows.runtime import prepare_environment
-
-    prepare_environment(_settings())
+    _prefect()
     from flows.pipeline import FLOWS
     from flows.runtime import quiet_expected_tracebacks
 
@@ -491,7 +496,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "server. Start one (`.venv/bin/prefect server start`) and export "
             "PREFECT_API_URL=http://127.0.0.1:4200/api."
         )
-    _flow("pipeline")  # prepares Prefect's environment
+    _prefect()
     from flows import deployments
 
     for name, spec in settings.orchestration.deployments.items():
