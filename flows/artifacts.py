@@ -71,6 +71,15 @@ def promotion(version: Any, decision: str) -> None:
     )
 
 
+def backtest(table: list[dict[str, Any]]) -> None:
+    """Realised conversion by score decile, highest first (synthetic data)."""
+    create_table_artifact(
+        list(reversed(table)),
+        key="score-backtest",
+        description="Realised conversion by score decile (simulated future)",
+    )
+
+
 def audience_sizes(built: Any) -> None:
     """Members, holdout and the delta of every audience of a build."""
     create_table_artifact(

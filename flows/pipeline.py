@@ -28,15 +28,11 @@ from prefect import flow, get_run_logger
 
 from flows import tasks
 from flows.tasks import transient_retries
-from ml.config import Settings, load_settings
+from ml.config import load_settings
 
 TRAINING_MARTS = ["+ml_training_set", "+ml_scoring_set"]
 SCORING_MARTS = ["+ml_scoring_set"]
 ENRICHED_PROFILES = ["source:scores+"]
-
-
-def _settings() -> Settings:
-    return load_settings()
 
 
 @flow(name="load")
@@ -66,7 +62,7 @@ def load_flow(
     """
     from ml.synthetic import GeneratorParams
 
-    settings = _settings()
+    settings = load_settings()
     if paths:
         step = transient_retries(tasks.load_files, settings)
         results = step(settings, paths, dataset, identity_field)
@@ -102,7 +98,7 @@ def featurize_flow(
         select: dbt node selection (default: everything).
         as_of: The prediction's as_of (default: the latest event time).
     """
-    settings = _settings()
+    settings = load_settings()
     run = tasks.dbt_build(
         settings,
         full_refresh=full_refresh,
@@ -120,7 +116,7 @@ def train_flow(build_features: bool = True) -> dict[str, Any]:
         build_features: Run ``dbt build`` of the ML marts first (the pipeline
             passes False: its ``featurize`` flow just built them).
     """
-    settings = _settings()
+    settings = load_settings()
     if build_features:
         tasks.dbt_build(settings, select=TRAINING_MARTS)
     export = transient_retries(tasks.export_sets, settings)
@@ -160,7 +156,7 @@ def score_flow(
         build_features: Rebuild and export the scoring set first (the
             pipeline passes False: its ``train`` flow just exported it).
     """
-    settings = _settings()
+    settings = load_settings()
     logger = get_run_logger()
     if build_features:
         tasks.dbt_build(
@@ -200,7 +196,7 @@ def activate_flow(
         audience_ids: Activate only these audiences (default: all).
         dry_run: Build, count and show; send and record nothing.
     """
-    settings = _settings()
+    settings = load_settings()
     built = tasks.build_audiences(settings)
     step = transient_retries(tasks.activate_audiences, settings)
     deliveries = step(settings, audience_ids, dry_run)
@@ -243,7 +239,7 @@ def pipeline_flow(
     """
     from ml.stages import StageClock
 
-    settings = _settings()
+    settings = load_settings()
     clock = StageClock()
     with clock.stage("data") as stage:
         loaded = load_flow(

@@ -178,19 +178,13 @@ def ingest_scores(settings: Settings, scored: Any) -> Any:
 @task(name="back-test", cache_policy=NONE)
 def backtest(settings: Settings, ingested: Any) -> list[dict[str, Any]] | None:
     """Realised conversion by decile in the generator's simulated future."""
-    from prefect.artifacts import create_table_artifact
-
     from ml import score
 
     table = score.backtest(
         settings, ingested.model_name, ingested.model_version, ingested.as_of
     )
     if table is not None:
-        create_table_artifact(
-            list(reversed(table)),
-            key="score-backtest",
-            description="Realised conversion by score decile (simulated future)",
-        )
+        artifacts.backtest(table)
     return table
 
 

@@ -45,6 +45,7 @@ from ml.audiences import (
     AudienceError,
     Definitions,
     Destination,
+    latest_build,
     load_definitions,
     session,
 )
@@ -112,7 +113,6 @@ def _sql(text: str, **extra: Any) -> Any:
 
     return sql.SQL(text).format(
         **extra,
-        builds=sql.Identifier(*relations.AUDIENCE_BUILDS),
         members=sql.Identifier(*relations.AUDIENCE_MEMBERSHIPS),
         profiles=sql.Identifier(*relations.PROFILES_ENRICHED),
         suppressions=sql.Identifier(*relations.AUDIENCE_SUPPRESSIONS),
@@ -164,12 +164,7 @@ def activate(
     )
     results = []
     with session(settings) as conn:
-        build = conn.execute(
-            _sql(
-                "select batch_id from {builds} where status = 'success' "
-                "order by started_at desc limit 1"
-            )
-        ).fetchone()
+        build = latest_build(conn)
         if build is None:
             raise AudienceError("No audience build yet: run `enrich audiences build`.")
         for audience in chosen:

@@ -386,7 +386,18 @@ def session(settings: Settings) -> Any:
     )
 
 
-def _sizes(conn: Any, batch_id: str) -> list[dict[str, Any]]:
+def latest_build(conn: Any) -> tuple[str, str, str] | None:
+    """The latest successful build: batch id, scoring run id, definitions digest."""
+    return conn.execute(
+        _sql(
+            "select batch_id, scoring_run_id, definitions_digest from {builds} "
+            "where status = 'success' order by started_at desc limit 1"
+        )
+    ).fetchone()
+
+
+def build_sizes(conn: Any, batch_id: str) -> list[dict[str, Any]]:
+    """Every audience of a build: sizes, holdout, delta (a dict per audience)."""
     cursor = conn.execute(
         _sql("select * from {sizes} where batch_id = %s order by audience_id"),
         [batch_id],
@@ -422,16 +433,11 @@ def build(settings: Settings) -> Build:
                 "ingest` and `enrich featurize` (or `enrich run`) first."
             )
         scoring_run_id, cutoff_at = current
-        previous = conn.execute(
-            _sql(
-                "select batch_id, scoring_run_id, definitions_digest from {builds} "
-                "where status = 'success' order by started_at desc limit 1"
-            )
-        ).fetchone()
+        previous = latest_build(conn)
         if previous is not None and previous[1:] == (scoring_run_id, digest):
             logger.info("build %s has these scores and definitions", previous[0])
             return Build(
-                previous[0], "skipped", scoring_run_id, _sizes(conn, previous[0])
+                previous[0], "skipped", scoring_run_id, build_sizes(conn, previous[0])
             )
         batch_id = "build-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         conn.execute(
@@ -476,7 +482,7 @@ def build(settings: Settings) -> Build:
                 ),
                 [batch_id],
             )
-        return Build(batch_id, "success", scoring_run_id, _sizes(conn, batch_id))
+        return Build(batch_id, "success", scoring_run_id, build_sizes(conn, batch_id))
 
 
 def _materialize(conn: Any, child: Any, batch_id: str, audience: Audience) -> None:

@@ -459,15 +459,27 @@ def _quarantine(conn: Any, section: Section) -> None:
 
 
 def current_scores(conn: Any) -> dict[str, Any] | None:
-    """The scoring run the enriched profiles show (latest as_of, latest ingest)."""
-    if _missing(conn, relations.INGEST_BATCHES):
+    """The scoring run the enriched profiles show, and its ingest batch.
+
+    ``profiles_enriched`` decides which run is current (as audiences read
+    it); the ingest log names the run's partition of the scores.
+    """
+    if _missing(conn, relations.PROFILES_ENRICHED, relations.INGEST_BATCHES):
+        return None
+    current = _rows(
+        conn,
+        "select scoring_run_id from {table} where has_score limit 1",
+        relations.PROFILES_ENRICHED,
+    )
+    if not current:
         return None
     rows = _rows(
         conn,
         "select batch_id, model_name, model_version, as_of, run_id, rows_ingested "
-        "from {table} where status = 'success' "
-        "order by as_of desc, finished_at desc limit 1",
+        "from {table} where status = 'success' and run_id = %s "
+        "order by finished_at desc limit 1",
         relations.INGEST_BATCHES,
+        [current[0][0]],
     )
     if not rows:
         return None
@@ -969,6 +981,12 @@ def audiences_section(settings: Settings) -> Section:
 
 
 def _latest_build(conn: Any) -> dict[str, Any] | None:
+    """The build activation works on: its audiences and its deliveries."""
+    from psycopg import sql
+    from psycopg.rows import dict_row
+
+    from ml import audiences
+
     if _missing(
         conn,
         relations.AUDIENCE_BUILDS,
@@ -976,36 +994,22 @@ def _latest_build(conn: Any) -> dict[str, Any] | None:
         relations.AUDIENCE_DELIVERIES,
     ):
         return None
-    found = _rows(
-        conn,
-        "select batch_id, scoring_run_id from {table} where status = 'success' "
-        "order by finished_at desc limit 1",
-        relations.AUDIENCE_BUILDS,
-    )
-    if not found:
+    found = audiences.latest_build(conn)
+    if found is None:
         return None
-    batch_id, scoring_run_id = found[0]
-
-    def records(query: str, relation: tuple[str, str]) -> list[dict[str, Any]]:
-        from psycopg import sql
-        from psycopg.rows import dict_row
-
-        with conn.cursor(row_factory=dict_row) as cursor:
-            statement = sql.SQL(query).format(table=sql.Identifier(*relation))
-            return cursor.execute(statement, [batch_id]).fetchall()
-
+    batch_id, scoring_run_id, _ = found
+    with conn.cursor(row_factory=dict_row) as cursor:
+        deliveries = cursor.execute(
+            sql.SQL(
+                "select * from {} where batch_id = %s order by audience_id, destination"
+            ).format(sql.Identifier(*relations.AUDIENCE_DELIVERIES)),
+            [batch_id],
+        ).fetchall()
     return {
         "batch_id": batch_id,
         "scoring_run_id": scoring_run_id,
-        "audiences": records(
-            "select * from {table} where batch_id = %s order by audience_id",
-            relations.AUDIENCE_BUILD_AUDIENCES,
-        ),
-        "deliveries": records(
-            "select * from {table} where batch_id = %s "
-            "order by audience_id, destination",
-            relations.AUDIENCE_DELIVERIES,
-        ),
+        "audiences": audiences.build_sizes(conn, batch_id),
+        "deliveries": deliveries,
     }
 
 
@@ -1387,7 +1391,8 @@ def write_report(
     Args:
         settings: Project settings.
         run: The run's stage record (:meth:`StageClock.as_dict`), if a run
-            wrote the report; it is also saved next to it as JSON.
+            wrote the report (the run saves it with :func:`write_run_record`
+            once the report's own stage is timed).
         name: The file's stem; default ``report-<UTC time>``.
 
     Returns:
@@ -1405,8 +1410,6 @@ def write_report(
     latest = folder / LATEST
     scratch.write_text(page, encoding="utf-8")
     scratch.replace(latest)
-    if run is not None:
-        write_run_record(settings, stem, run)
     plots = sum(len(section.plots) for section in report.sections)
     logger.info("report with %d plots: %s", plots, path)
     return path

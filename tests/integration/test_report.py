@@ -98,6 +98,7 @@ def test_the_report_has_every_section_and_picture(activated, ingested, settings)
     with clock.stage("data") as stage:
         stage.items, stage.unit = 1_000, "events"
     path = report.write_report(settings, clock.as_dict(), name="run-test")
+    report.write_run_record(settings, "run-test", clock.as_dict())
 
     assert path.parent == settings.home / "reports"
     assert (path.parent / "latest.html").read_text() == path.read_text()
