@@ -29,10 +29,14 @@ from prefect import flow, get_run_logger
 from flows import tasks
 from flows.tasks import transient_retries
 from ml.config import load_settings
+from ml.featurize import WAREHOUSE, ml_set_build
 
 TRAINING_MARTS = ["+ml_training_set", "+ml_scoring_set"]
 SCORING_MARTS = ["+ml_scoring_set"]
 ENRICHED_PROFILES = ["source:scores+"]
+# When another engine built the scoring set, the warehouse's upstream of the
+# enriched profiles may be stale: rebuild it too.
+ENRICHED_PROFILES_AND_UPSTREAM = ["+profiles_enriched", "source:scores+"]
 
 
 @flow(name="load")
@@ -90,6 +94,7 @@ def featurize_flow(
     full_refresh: bool = False,
     select: list[str] | None = None,
     as_of: dt.date | None = None,
+    target: str | None = None,
 ) -> dict[str, Any]:
     """Build and test the dbt project.
 
@@ -97,6 +102,8 @@ def featurize_flow(
         full_refresh: Rebuild incremental models from scratch.
         select: dbt node selection (default: everything).
         as_of: The prediction's as_of (default: the latest event time).
+        target: ``warehouse``, ``duckdb`` or ``spark`` (default:
+            ``featurize.target``).
     """
     settings = load_settings()
     run = tasks.dbt_build(
@@ -104,8 +111,13 @@ def featurize_flow(
         full_refresh=full_refresh,
         select=select or (),
         dbt_vars={"as_of": as_of.isoformat()} if as_of else None,
+        target=target,
     )
-    return {"dbt": run.summary(), "nodes": len(run.nodes)}
+    return {
+        "dbt": run.summary(),
+        "nodes": len(run.nodes),
+        "target": target or settings.featurize.target,
+    }
 
 
 @flow(name="train")
@@ -169,7 +181,12 @@ def score_flow(
         settings, model_version, as_of
     )
     ingested = transient_retries(tasks.ingest_scores, settings)(settings, scored)
-    tasks.dbt_build(settings, select=ENRICHED_PROFILES)
+    elsewhere = ml_set_build(settings, "ml_scoring_set")["target"] != WAREHOUSE
+    tasks.dbt_build(
+        settings,
+        select=ENRICHED_PROFILES_AND_UPSTREAM if elsewhere else ENRICHED_PROFILES,
+        target=WAREHOUSE,
+    )
     table = tasks.backtest(settings, ingested)
     logger.info(
         "%s profiles scored by %s v%s as of %s",
@@ -225,6 +242,7 @@ def pipeline_flow(
     weeks: int | None = None,
     horizon_days: int | None = None,
     full_refresh: bool = True,
+    featurize_target: str | None = None,
 ) -> dict[str, Any]:
     """The whole pipeline on generated data, ending in the run report.
 
@@ -236,6 +254,8 @@ def pipeline_flow(
         horizon_days: The simulated future's length (default: the config's).
         full_refresh: Rebuild dbt's incremental models (the demo replaces
             its dataset, so by default it does).
+        featurize_target: Featurize on ``warehouse``, ``duckdb`` or ``spark``
+            (default: ``featurize.target``).
     """
     from ml.stages import StageClock
 
@@ -252,7 +272,7 @@ def pipeline_flow(
         )
         stage.items, stage.unit = loaded["events"], "events"
     with clock.stage("featurize"):
-        featurize_flow(full_refresh=full_refresh)
+        featurize_flow(full_refresh=full_refresh, target=featurize_target)
     with clock.stage("train") as stage:
         trained = train_flow(build_features=False)
         stage.items, stage.unit = trained["rows"], "rows"

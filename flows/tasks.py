@@ -62,11 +62,13 @@ def dbt_build(
     full_refresh: bool = False,
     select: Sequence[str] = (),
     dbt_vars: dict[str, Any] | None = None,
+    target: str | None = None,
 ) -> Any:
     """``dbt build`` in-process, its log in the task's, its results an artifact.
 
     A failing model or test fails the task (no retry: dbt fails the same way
-    again) with every failing node named.
+    again) with every failing node named. ``target``: the engine (default:
+    ``featurize.target``).
     """
     from ml import featurize
 
@@ -82,6 +84,7 @@ def dbt_build(
             select=select,
             dbt_vars=dbt_vars,
             on_message=forward,
+            target=target,
         )
     except featurize.FeaturizeError as exc:
         if exc.run is not None:

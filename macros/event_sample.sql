@@ -8,3 +8,15 @@
         tablesample system ({{ percent | float }}) repeatable (7)
     {%- endif -%}
 {%- endmacro %}
+
+{% macro duckdb__event_sample(percent) -%}
+    {%- if percent | float < 100 -%}
+        tablesample {{ percent | float }}% (system, 7)
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__event_sample(percent) -%}
+    {%- if percent | float < 100 -%}
+        tablesample ({{ percent | float }} percent)
+    {%- endif -%}
+{%- endmacro %}

@@ -12,3 +12,22 @@
         true
     {%- endif -%}
 {%- endmacro %}
+
+{#- The same hash, so every engine checks the same profiles. -#}
+{% macro duckdb__in_profile_sample(profile_id, percent) -%}
+    {%- if percent | float < 100 -%}
+        cast('0x' || substr(md5({{ profile_id }}), 1, 7) as integer) % 10000
+        < {{ (percent | float * 100) | int }}
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__in_profile_sample(profile_id, percent) -%}
+    {%- if percent | float < 100 -%}
+        cast(conv(substr(md5({{ profile_id }}), 1, 7), 16, 10) as int) % 10000
+        < {{ (percent | float * 100) | int }}
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}

@@ -215,9 +215,12 @@ def cmd_load(args: argparse.Namespace) -> int:
 def cmd_featurize(args: argparse.Namespace) -> int:
     """Build and test the dbt project: staging, EDA marts, features, labels."""
     built = _flow("featurize")(
-        full_refresh=args.full_refresh, select=args.select, as_of=args.as_of
+        full_refresh=args.full_refresh,
+        select=args.select,
+        as_of=args.as_of,
+        target=args.target,
     )
-    _echo(f"dbt build: {built['dbt']}")
+    _echo(f"dbt build on {built['target']}: {built['dbt']}")
     return 0
 
 
@@ -230,7 +233,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         "scoring": ["ml_scoring_set"],
         "all": list(export.DATASETS),
     }[args.dataset]
-    for exported in export.export(_settings(), names):
+    for exported in export.export(_settings(), names, args.target):
         print(f"{exported.dataset}: {exported.rows:,} rows -> {exported.folder}")
     return 0
 
@@ -518,6 +521,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_target_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument(
+        "--target", choices=["warehouse", "duckdb", "spark"], help=help_text
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The pipeline on the embedded defaults, as one Prefect flow (``pipeline``)."""
     params = _generator_params(args, _settings())
@@ -531,6 +540,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         as_of=params.as_of,
         weeks=params.weeks,
         horizon_days=params.horizon_days,
+        featurize_target=args.target,
     )
     _print_results(ran["loaded"]["batches"])
     trained = ran["trained"]
@@ -646,6 +656,7 @@ def build_parser() -> argparse.ArgumentParser:
     featurize.add_argument(
         "--as-of", type=_date, help="prediction date (dbt var as_of; default: data end)"
     )
+    _add_target_option(featurize, "the engine (default: featurize.target)")
     featurize.set_defaults(handler=cmd_featurize)
 
     export = commands.add_parser(
@@ -654,6 +665,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--dataset", choices=["training", "scoring", "all"], default="all"
     )
+    _add_target_option(export, "read from (default: the engine that built each set)")
     export.set_defaults(handler=cmd_export)
 
     train = commands.add_parser(
@@ -751,6 +763,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="run the pipeline on the embedded defaults (flow `pipeline`)"
     )
     _add_generator_options(run)
+    _add_target_option(run, "featurize on (default: featurize.target)")
     run.set_defaults(handler=cmd_run)
 
     commands.add_parser(

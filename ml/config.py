@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -34,6 +34,10 @@ class StorageSettings(BaseModel):
     s3_region: str | None = None
     # The lake: a local folder or s3://bucket/prefix; None = ENRICH_HOME/lake.
     lake: str | None = None
+    # Every load also writes its successful batches to <lake>/raw/ as Parquet
+    # (what DuckDB and Spark featurize from). Off: featurizing on those
+    # targets copies the missing batches from the warehouse first.
+    raw_to_lake: bool = True
 
 
 class GenerateSettings(BaseModel):
@@ -69,6 +73,12 @@ class ExportSettings(BaseModel):
 
 class FeaturizeSettings(BaseModel):
     """The dbt build."""
+
+    # Where the featurization runs: the warehouse (PostgreSQL), or DuckDB or
+    # Spark over the lake's raw Parquet (the `duckdb` / `spark` extras).
+    # Exports read the ML sets from the engine that built them; the profile
+    # store (scores, profiles_enriched, audiences) stays in the warehouse.
+    target: Literal["warehouse", "duckdb", "spark"] = "warehouse"
 
     # Above this many loaded events the EDA marts read a TABLESAMPLE sized to
     # about this many, and the point-in-time test checks that share of the

@@ -13,9 +13,9 @@ parts match it; a half-written export (a killed process) is never read.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
-import json
 import logging
 import tempfile
 import time
@@ -82,7 +82,9 @@ class Export:
 
 
 @dataclass
-class _Column:
+class Column:
+    """A column of a warehouse relation and the Arrow type it exports as."""
+
     name: str
     pg_type: str
     arrow_type: pa.DataType = field(repr=False)
@@ -92,13 +94,19 @@ class _Column:
 
 
 def export(
-    settings: Settings, datasets: Sequence[str] = tuple(DATASETS)
+    settings: Settings,
+    datasets: Sequence[str] = tuple(DATASETS),
+    target: str | None = None,
 ) -> list[Export]:
-    """Export ML datasets from one consistent snapshot of the warehouse.
+    """Export ML datasets, each from the engine that last built it.
+
+    From the warehouse, every dataset comes from one consistent snapshot.
 
     Args:
         settings: Project settings (warehouse, lake, part size).
         datasets: Names among ``ml_training_set`` and ``ml_scoring_set``.
+        target: Read from this engine (``warehouse``, ``duckdb``, ``spark``)
+            instead of the one that last built each dataset.
 
     Returns:
         One complete export per dataset.
@@ -106,29 +114,161 @@ def export(
     Raises:
         ExportError: A dataset is unknown or missing (run ``enrich featurize``).
     """
+    from ml.featurize import ml_set_build
+
     unknown = sorted(set(datasets) - set(DATASETS))
     if unknown:
         raise ExportError(f"Unknown dataset {unknown}: use {', '.join(DATASETS)}.")
     lake = open_lake(settings)
     export_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    dbt_run = _dbt_invocation(settings)
+    builds = {name: ml_set_build(settings, name) for name in datasets}
     exports = []
     with (
-        warehouse.connect(settings) as conn,
+        contextlib.ExitStack() as stack,
         tempfile.TemporaryDirectory(prefix="enrich-export-") as scratch,
     ):
-        conn.execute("set transaction isolation level repeatable read, read only")
+        readers: dict[str, _Reader] = {}
         for dataset in datasets:
+            engine = target or builds[dataset]["target"]
+            if engine not in readers:
+                readers[engine] = stack.enter_context(_reader(settings, engine))
             exports.append(
                 _export_one(
-                    conn, settings, lake, dataset, export_id, dbt_run, Path(scratch)
+                    readers[engine],
+                    settings,
+                    lake,
+                    dataset,
+                    export_id,
+                    builds[dataset] if engine == builds[dataset]["target"] else None,
+                    Path(scratch),
                 )
             )
     return exports
 
 
+class _Reader:
+    """Reads whole relations from one engine as Arrow record batches."""
+
+    engine: str
+
+    def schema(self, relation: tuple[str, str]) -> pa.Schema:
+        raise NotImplementedError
+
+    def batches(self, relation: tuple[str, str]) -> Iterator[pa.RecordBatch]:
+        raise NotImplementedError
+
+
+@contextlib.contextmanager
+def _reader(settings: Settings, engine: str) -> Iterator[_Reader]:
+    if engine == "duckdb":
+        yield _DuckDBReader(settings)
+    elif engine == "spark":
+        yield _SparkReader(settings)
+    else:
+        with warehouse.connect(settings) as conn:
+            conn.execute("set transaction isolation level repeatable read, read only")
+            yield _WarehouseReader(conn)
+
+
+class _WarehouseReader(_Reader):
+    engine = "warehouse"
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.columns: dict[tuple[str, str], list[Column]] = {}
+
+    def schema(self, relation: tuple[str, str]) -> pa.Schema:
+        self.columns[relation] = relation_columns(self.conn, relation)
+        return pa.schema([(c.name, c.arrow_type) for c in self.columns[relation]])
+
+    def batches(self, relation: tuple[str, str]) -> Iterator[pa.RecordBatch]:
+        return stream_relation(self.conn, relation, self.columns[relation])
+
+
+def portable_schema(schema: pa.Schema) -> pa.Schema:
+    """The types an export holds whatever engine built it (the warehouse's).
+
+    Whole decimals (DuckDB's HUGEINT sums) become int64, other decimals
+    float64, every string type string, every timestamp microseconds in UTC.
+    """
+    fields = []
+    for item in schema:
+        kind = item.type
+        if pa.types.is_decimal(kind):
+            kind = pa.int64() if kind.scale == 0 else pa.float64()
+        elif pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+            kind = pa.string()
+        elif pa.types.is_timestamp(kind):
+            kind = pa.timestamp("us", tz="UTC")
+        fields.append(pa.field(item.name, kind))
+    return pa.schema(fields)
+
+
+class _DuckDBReader(_Reader):
+    engine = "duckdb"
+
+    def __init__(self, settings: Settings) -> None:
+        self.path = settings.home / "warehouse.duckdb"
+
+    def _relation(self, relation: tuple[str, str]) -> str:
+        return ".".join('"' + part.replace('"', '""') + '"' for part in relation)
+
+    def _query(self, relation: tuple[str, str]) -> Any:
+        import duckdb
+
+        if not self.path.exists():
+            raise ExportError(
+                f"{self.path} does not exist: run `enrich featurize --target duckdb`."
+            )
+        conn = duckdb.connect(str(self.path), read_only=True)
+        try:
+            return conn.sql(f"select * from {self._relation(relation)}")  # noqa: S608
+        except duckdb.CatalogException:
+            raise ExportError(
+                f"{'.'.join(relation)} is not in {self.path}: run "
+                "`enrich featurize --target duckdb`."
+            ) from None
+
+    def schema(self, relation: tuple[str, str]) -> pa.Schema:
+        return portable_schema(self._query(relation).to_arrow_reader(1).schema)
+
+    def batches(self, relation: tuple[str, str]) -> Iterator[pa.RecordBatch]:
+        reader = self._query(relation).to_arrow_reader(65_536)
+        schema = portable_schema(reader.schema)
+        for batch in reader:
+            yield batch.cast(schema)
+
+
+class _SparkReader(_Reader):
+    """Reads the Parquet files of the Spark target's tables (no JVM needed)."""
+
+    engine = "spark"
+
+    def __init__(self, settings: Settings) -> None:
+        self.root = settings.home / "spark" / "warehouse"
+
+    def _dataset(self, relation: tuple[str, str]) -> Any:
+        import pyarrow.dataset as pads
+
+        folder = self.root / f"{relation[0]}.db" / relation[1]
+        if not folder.is_dir():
+            raise ExportError(
+                f"{folder} does not exist: run `enrich featurize --target spark`."
+            )
+        return pads.dataset(folder, format="parquet")
+
+    def schema(self, relation: tuple[str, str]) -> pa.Schema:
+        return portable_schema(self._dataset(relation).schema)
+
+    def batches(self, relation: tuple[str, str]) -> Iterator[pa.RecordBatch]:
+        dataset = self._dataset(relation)
+        schema = portable_schema(dataset.schema)
+        for batch in dataset.to_batches():
+            yield batch.cast(schema)
+
+
 def _export_one(
-    conn: Any,
+    reader: _Reader,
     settings: Settings,
     lake: Lake,
     dataset: str,
@@ -138,13 +278,12 @@ def _export_one(
 ) -> Export:
     started = time.perf_counter()
     relation = DATASETS[dataset]
-    columns = _columns(conn, relation)
+    schema = reader.schema(relation)
     folder = f"{EGRESS}/{dataset}/export_time={export_id}"
-    schema = pa.schema([(c.name, c.arrow_type) for c in columns])
     parts: list[dict[str, Any]] = []
     rows = 0
     cutoffs: set[dt.datetime] = set()
-    batches = _rebatch(_stream(conn, relation, columns), settings.export.part_rows)
+    batches = rebatch(reader.batches(relation), settings.export.part_rows)
     # An empty set still gets one (empty) part, so readers always see the schema.
     for batch in _nonempty(batches, schema):
         table = pa.Table.from_batches(batch, schema)
@@ -161,7 +300,8 @@ def _export_one(
         "export_id": export_id,
         "exported_at": dt.datetime.now(dt.UTC).isoformat(),
         "rows": rows,
-        "columns": [{"name": c.name, "type": str(c.arrow_type)} for c in columns],
+        "columns": [{"name": f.name, "type": str(f.type)} for f in schema],
+        "engine": reader.engine,
         "as_of": cutoff_list[-1] if cutoff_list else None,
         "cutoffs": cutoff_list,
         "dbt": dbt_run,
@@ -179,7 +319,12 @@ def _export_one(
     return Export(dataset, folder, manifest)
 
 
-def _columns(conn: Any, relation: tuple[str, str]) -> list[_Column]:
+def relation_columns(conn: Any, relation: tuple[str, str]) -> list[Column]:
+    """The relation's columns in order, each with the Arrow type it exports as.
+
+    Raises:
+        ExportError: The relation does not exist.
+    """
     rows = conn.execute(
         "select column_name, data_type from information_schema.columns "
         "where table_schema = %s and table_name = %s order by ordinal_position",
@@ -190,11 +335,11 @@ def _columns(conn: Any, relation: tuple[str, str]) -> list[_Column]:
             f"{'.'.join(relation)} does not exist: run `enrich featurize` first."
         )
     return [
-        _Column(name, kind, _ARROW_TYPES.get(kind, pa.string())) for name, kind in rows
+        Column(name, kind, _ARROW_TYPES.get(kind, pa.string())) for name, kind in rows
     ]
 
 
-def _select_list(columns: list[_Column]) -> Any:
+def _select_list(columns: list[Column]) -> Any:
     """Columns as text PyArrow parses exactly (timestamps in UTC ISO 8601)."""
     from psycopg import sql
 
@@ -212,10 +357,10 @@ def _select_list(columns: list[_Column]) -> Any:
     return sql.SQL(", ").join(items)
 
 
-def _stream(
-    conn: Any, relation: tuple[str, str], columns: list[_Column]
+def stream_relation(
+    conn: Any, relation: tuple[str, str], columns: list[Column]
 ) -> Iterator[pa.RecordBatch]:
-    """Record batches of the relation, streamed through COPY TO STDOUT."""
+    """Record batches of ``columns`` of the relation, streamed by COPY TO STDOUT."""
     from psycopg import sql
 
     statement = sql.SQL("copy (select {} from {}) to stdout (format csv)").format(
@@ -277,7 +422,7 @@ def _nonempty(
         yield [pa.RecordBatch.from_pylist([], schema=schema)]
 
 
-def _rebatch(
+def rebatch(
     batches: Iterable[pa.RecordBatch], part_rows: int
 ) -> Iterator[list[pa.RecordBatch]]:
     """Group record batches into parts of about ``part_rows`` rows."""
@@ -294,20 +439,6 @@ def _rebatch(
                 part, rows = [], 0
     if part:
         yield part
-
-
-def _dbt_invocation(settings: Settings) -> dict[str, Any] | None:
-    """The invocation that last built the project, from dbt's run_results."""
-    path = settings.home / "dbt" / "target" / "run_results.json"
-    try:
-        metadata = json.loads(path.read_text())["metadata"]
-    except (OSError, ValueError, KeyError):
-        return None
-    return {
-        "invocation_id": metadata.get("invocation_id"),
-        "generated_at": metadata.get("generated_at"),
-        "dbt_version": metadata.get("dbt_version"),
-    }
 
 
 # -- reading ----------------------------------------------------------------------

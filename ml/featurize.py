@@ -3,20 +3,28 @@
 dbt runs in-process (its CLI costs seconds of imports per call), against
 the warehouse the settings name, with state under ``ENRICH_HOME/dbt`` so
 two homes never share a target folder.
+
+The featurization can also run on DuckDB or Spark (``featurize.target``),
+which read the raw datasets from the lake's Parquet (:mod:`ml.mirror`).
+Which engine last built each ML set is recorded, and :mod:`ml.export`
+reads the set from there.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from ml import warehouse
+from ml import mirror, warehouse
 from ml.config import Settings
 from ml.errors import EnrichError
+from ml.lake import open_lake
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +71,28 @@ class DbtRun:
         return f"{parts or 'nothing to do'} in {self.seconds:.1f} s"
 
 
-def dbt_args(settings: Settings, command: Sequence[str]) -> list[str]:
+WAREHOUSE = "warehouse"
+LAKE_ENGINES = ("duckdb", "spark")
+_ADAPTER_MODULES = {"duckdb": "dbt.adapters.duckdb", "spark": "dbt.adapters.spark"}
+ML_SETS = ("ml_training_set", "ml_scoring_set")
+_BUILDS = "ml_sets.json"
+
+
+def state_dir(settings: Settings, target: str = WAREHOUSE) -> Path:
+    """The folder of dbt's target and logs for one engine, in ENRICH_HOME/dbt."""
+    base = settings.home / "dbt"
+    return base if target == WAREHOUSE else base / target
+
+
+def dbt_args(
+    settings: Settings, command: Sequence[str], target: str = WAREHOUSE
+) -> list[str]:
     """The dbt arguments for this project, target and logs under ENRICH_HOME."""
     project = str(settings.project_dir)
-    state = settings.home / "dbt"
+    state = state_dir(settings, target)
     return [
         *command,
+        *(["--target", target] if target != WAREHOUSE else []),
         "--project-dir", project,
         "--profiles-dir", project,
         "--target-path", str(state / "target"),
@@ -76,10 +100,31 @@ def dbt_args(settings: Settings, command: Sequence[str]) -> list[str]:
     ]  # fmt: skip
 
 
+def check_engine(target: str) -> None:
+    """Fail clearly when an engine's optional dependencies are missing.
+
+    Raises:
+        FeaturizeError: Unknown target, or its extra is not installed.
+    """
+    if target == WAREHOUSE:
+        return
+    if target not in LAKE_ENGINES:
+        raise FeaturizeError(
+            f"Unknown featurize target {target!r}: use warehouse, "
+            f"{', '.join(LAKE_ENGINES)}."
+        )
+    if importlib.util.find_spec(_ADAPTER_MODULES[target]) is None:
+        raise FeaturizeError(
+            f"Featurizing on {target} needs the `{target}` extra: "
+            f"`pip install 'enrich[{target}]'` (or `uv sync --extra {target}`)."
+        )
+
+
 def run_dbt(
     settings: Settings,
     command: Sequence[str],
     on_message: Callable[[str, str], None] | None = None,
+    target: str = WAREHOUSE,
 ) -> DbtRun:
     """Run one dbt command in-process against the configured warehouse.
 
@@ -88,6 +133,7 @@ def run_dbt(
         command: dbt command and its flags, e.g. ``["build", "--full-refresh"]``.
         on_message: Called with (level, text) for each of dbt's log lines at
             info level and above (an orchestrator's log, say).
+        target: ``warehouse``, or a lake engine (``duckdb``, ``spark``).
 
     Returns:
         The invocation's outcome, node by node.
@@ -97,22 +143,54 @@ def run_dbt(
     """
     from dbt.cli.main import dbtRunner
 
+    check_engine(target)
     # Starts the embedded server if needed; the scores source must exist
     # before the first ingest so that profiles_enriched builds.
     with warehouse.connect(settings, autocommit=True) as conn:
         warehouse.ensure_schemas(conn, ("scores_schema.sql",))
     os.environ.update(warehouse.dbt_environment(settings))
+    os.environ.update(
+        ENRICH_HOME=str(settings.home), ENRICH_LAKE=open_lake(settings).root
+    )
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     # With a listener, dbt's lines go there instead of to stdout as well.
-    args = dbt_args(settings, [*command, *(["--quiet"] if on_message else [])])
-    logger.info("dbt %s", " ".join(command))
+    quiet = ["--quiet"] if on_message else []
+    args = dbt_args(settings, [*command, *quiet], target)
+    logger.info("dbt %s%s", " ".join(command), _on(target))
     callbacks = [] if on_message is None else [_forward(on_message)]
-    outcome = dbtRunner(callbacks=callbacks).invoke(args)
+    try:
+        outcome = dbtRunner(callbacks=callbacks).invoke(args)
+    finally:
+        _release(target)
     run = _collect(list(command), outcome)
     if not run.success:
         raise FeaturizeError(_failure_message(run, outcome.exception), run)
-    logger.info("dbt %s: %s", command[0], run.summary())
+    logger.info("dbt %s%s: %s", command[0], _on(target), run.summary())
     return run
+
+
+def _release(target: str) -> None:
+    """Let go of the engine dbt held in this process.
+
+    dbt-duckdb keeps its database open (another connection to the file, as
+    the export makes, would fail); a local SparkSession keeps its memory.
+    """
+    if target == "duckdb":
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+        DuckDBConnectionManager.close_all_connections()
+    elif target == "spark":
+        from pyspark.sql import SparkSession
+
+        session = SparkSession.getActiveSession()
+        if session is not None:
+            session.stop()
+
+
+def _on(target: str) -> str:
+    return "" if target == WAREHOUSE else f" on {target}"
 
 
 def _forward(on_message: Callable[[str, str], None]) -> Callable[[Any], None]:
@@ -203,19 +281,28 @@ def featurize(
     select: Sequence[str] = (),
     dbt_vars: dict[str, Any] | None = None,
     on_message: Callable[[str, str], None] | None = None,
+    target: str | None = None,
 ) -> DbtRun:
     """Build and test the dbt project (seeds, staging, marts, tests).
 
     Args:
         settings: Project settings.
         full_refresh: Rebuild incremental models from scratch.
-        select: dbt node selection (everything when empty).
+        select: dbt node selection (everything when empty; on a lake
+            engine everything but the profile store, see selectors.yml).
         dbt_vars: Values for the project's vars (the prediction spec, ...).
         on_message: dbt's log lines, as for :func:`run_dbt`.
+        target: ``warehouse``, ``duckdb`` or ``spark`` (default:
+            ``featurize.target``).
 
     Returns:
         The ``dbt build`` outcome.
     """
+    target = target or settings.featurize.target
+    check_engine(target)
+    if target != WAREHOUSE:
+        # The engine reads the lake: it must hold every loaded batch.
+        mirror.sync(settings)
     command = ["build"]
     if full_refresh:
         command.append("--full-refresh")
@@ -228,4 +315,53 @@ def featurize(
             dbt_vars.setdefault(name, percent)
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars)]
-    return run_dbt(settings, command, on_message)
+    run = run_dbt(settings, command, on_message, target)
+    _record_builds(settings, target, run)
+    return run
+
+
+def _record_builds(settings: Settings, target: str, run: DbtRun) -> None:
+    """Note which engine built each ML set (what ``enrich export`` reads)."""
+    built = [
+        name
+        for name in ML_SETS
+        if any(
+            node.unique_id == f"model.enrich.{name}" and node.status == "success"
+            for node in run.nodes
+        )
+    ]
+    if not built:
+        return
+    path = settings.home / "dbt" / _BUILDS
+    try:
+        builds = json.loads(path.read_text())
+    except (OSError, ValueError):
+        builds = {}
+    try:
+        results = state_dir(settings, target) / "target" / "run_results.json"
+        metadata = json.loads(results.read_text())["metadata"]
+    except (OSError, ValueError, KeyError):
+        metadata = {}
+    for name in built:
+        builds[name] = {
+            "target": target,
+            "invocation_id": metadata.get("invocation_id"),
+            "generated_at": metadata.get("generated_at"),
+            "dbt_version": metadata.get("dbt_version"),
+        }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(builds, indent=2))
+
+
+def ml_set_build(settings: Settings, dataset: str) -> dict[str, Any]:
+    """The dbt invocation that last built an ML set, and on which engine.
+
+    Returns:
+        ``target`` (``warehouse`` when nothing is recorded), ``invocation_id``,
+        ``generated_at``, ``dbt_version``.
+    """
+    try:
+        builds = json.loads((settings.home / "dbt" / _BUILDS).read_text())
+    except (OSError, ValueError):
+        builds = {}
+    return builds.get(dataset) or {"target": WAREHOUSE}

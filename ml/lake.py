@@ -58,6 +58,10 @@ class Lake(ABC):
     def put_bytes(self, key: str, data: bytes) -> None:
         """Write ``data`` to ``key`` (replacing it)."""
 
+    @abstractmethod
+    def delete(self, keys: list[str]) -> None:
+        """Remove these keys (missing ones are ignored)."""
+
     def url(self, key: str) -> str:
         """Where ``key`` lives, for people and manifests."""
         return f"{self.root.rstrip('/')}/{key}"
@@ -122,6 +126,10 @@ class LocalLake(Lake):
         partial = target.with_name(target.name + ".partial")
         partial.write_bytes(data)
         partial.replace(target)
+
+    def delete(self, keys: list[str]) -> None:  # noqa: D102
+        for key in keys:
+            self._path(key).unlink(missing_ok=True)
 
 
 class S3Lake(Lake):
@@ -210,6 +218,17 @@ class S3Lake(Lake):
             Key=self._key(key),
             Body=data,
         )
+
+    def delete(self, keys: list[str]) -> None:  # noqa: D102
+        for start in range(0, len(keys), 1000):  # the API's limit per call
+            objects = [{"Key": self._key(key)} for key in keys[start : start + 1000]]
+            self._call(
+                "delete under",
+                keys[start],
+                self.client.delete_objects,
+                Bucket=self.bucket,
+                Delete={"Objects": objects, "Quiet": True},
+            )
 
 
 def open_lake(settings: Settings, root: str | None = None) -> Lake:

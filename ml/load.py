@@ -40,7 +40,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ml import relations, storage, warehouse
+from ml import mirror, relations, storage, warehouse
 from ml.config import Settings
 from ml.errors import LoadError
 
@@ -129,7 +129,7 @@ def known_event_types(settings: Settings) -> list[str]:
 # -- batch bookkeeping --------------------------------------------------------
 
 
-def _loader_session(settings: Settings) -> Any:
+def loader_session(settings: Settings) -> Any:
     """An autocommit connection holding the loader lock, schemas in place."""
     return warehouse.locked_session(
         settings, LOADER_LOCK, relations.RAW_BATCHES, "the loader"
@@ -238,7 +238,7 @@ def load_generated(
     known = known_event_types(settings)
     workers = settings.load.workers
     results: list[BatchResult] = []
-    with _loader_session(settings) as conn:
+    with loader_session(settings) as conn:
         _replace_other_synthetic(conn, fingerprint, replace)
         missing = []
         for index in range(params.n_chunks):
@@ -264,7 +264,14 @@ def load_generated(
             while running:
                 results.extend(running.popleft().result())
         _analyze_new(conn, results)
+        _sync_lake(settings, conn)
     return results
+
+
+def _sync_lake(settings: Settings, conn: Any) -> None:
+    """Bring the lake's raw copy up to date (see :mod:`ml.mirror`)."""
+    if settings.storage.raw_to_lake:
+        mirror.sync(settings, conn)
 
 
 def _analyze_new(conn: Any, results: list[BatchResult]) -> None:
@@ -322,15 +329,20 @@ def _load_chunk(
                 spec.fingerprint,
                 batch_params,
             )
-        results = _write_chunk(conn, chunk, spec.batch_ids, known)
+        events = _events_with_flags(chunk.events, known)
+        results = _write_chunk(conn, chunk, events, spec.batch_ids)
+        if settings.storage.raw_to_lake:
+            rows = mirror.batch_rows(conn, list(spec.batch_ids.values()))
+            mirror.publish(settings, rows[spec.batch_ids[PROFILES]], chunk.profiles)
+            mirror.publish(settings, rows[spec.batch_ids[EVENTS]], events)
     seconds = time.perf_counter() - started
     for result in results:
         result.seconds = seconds
-    events = results[1].records_loaded
     _report(
         spec.index,
         spec.params.n_chunks,
-        f"{chunk.profiles.num_rows:,} profiles, {events:,} events loaded "
+        f"{chunk.profiles.num_rows:,} profiles, {results[1].records_loaded:,} "
+        "events loaded "
         f"in {seconds:.1f} s",
     )
     return results
@@ -340,12 +352,11 @@ def _report(index: int, total: int, text: str) -> None:
     logger.info("chunk %d/%d: %s", index + 1, total, text)
 
 
-def _write_chunk(
-    conn: Any, chunk: Any, batch_ids: dict[str, str], known: list[str]
-) -> list[BatchResult]:
-    events = chunk.events.append_column(
+def _events_with_flags(events: pa.Table, known: list[str]) -> pa.Table:
+    """Generated events in the raw table's shape, unknown event types flagged."""
+    return events.append_column(
         "is_known_event_type",
-        pc.is_in(chunk.events["event_type"], value_set=pa.array(known)),
+        pc.is_in(events["event_type"], value_set=pa.array(known)),
     ).select(
         [
             "event_id",
@@ -356,6 +367,11 @@ def _write_chunk(
             "record",
         ]
     )
+
+
+def _write_chunk(
+    conn: Any, chunk: Any, events: pa.Table, batch_ids: dict[str, str]
+) -> list[BatchResult]:
     flagged = events.num_rows - pc.sum(events["is_known_event_type"]).as_py()
     results = [
         BatchResult(
@@ -469,7 +485,7 @@ def load_files(
     results: list[BatchResult] = []
     with (
         tempfile.TemporaryDirectory(prefix="enrich-load-") as scratch,
-        _loader_session(settings) as conn,
+        loader_session(settings) as conn,
     ):
         for source, fetch in inputs:
             path = fetch(Path(scratch))
@@ -512,6 +528,7 @@ def load_files(
             )
             results.append(result)
         _analyze_new(conn, results)
+        _sync_lake(settings, conn)
     return results
 
 

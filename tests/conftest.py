@@ -46,6 +46,18 @@ def warehouse(settings) -> Iterator:
 
 
 @pytest.fixture
+def keep_builds(settings):
+    """Put back the record of which engine built the ML sets (shared home)."""
+    record = settings.home / "dbt" / "ml_sets.json"
+    saved = record.read_bytes() if record.exists() else None
+    yield
+    if saved is None:
+        record.unlink(missing_ok=True)
+    else:
+        record.write_bytes(saved)
+
+
+@pytest.fixture
 def sql(warehouse):
     """Run one query on the warehouse and return all rows."""
     from ml.warehouse import connect

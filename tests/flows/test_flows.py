@@ -128,6 +128,37 @@ def test_training_again_on_the_same_rows_finds_the_version(piped, monkeypatch, s
     assert task_runs_since(started, "train") == []
 
 
+def test_the_pipeline_featurizes_on_duckdb_end_to_end(
+    piped, settings, monkeypatch, sql, keep_builds
+):
+    from flows.pipeline import pipeline_flow
+    from ml import export
+
+    quick(monkeypatch)
+    started = dt.datetime.now(dt.UTC)
+
+    result = pipeline_flow(
+        profiles=1_500, seed=3, as_of=TODAY, featurize_target="duckdb"
+    )
+
+    assert all(s["status"] == "success" for s in result["stages"]["stages"])
+    [featurized] = flow_runs_since(started, "featurize")
+    assert featurized.parameters["target"] == "duckdb"
+    for name in ("ml_training_set", "ml_scoring_set"):
+        assert export.latest_export(settings, name).manifest["engine"] == "duckdb"
+    # Same data as the warehouse's run: as many training rows, a model as good.
+    trained, before = result["trained"], piped[1]["trained"]
+    assert trained["rows"] == before["rows"]
+    assert abs(trained["roc_auc"] - before["roc_auc"]) < 0.03
+    # Every eligible profile (as DuckDB counted them) has one current score.
+    scored = result["scored"]["profiles"]
+    assert scored == piped[1]["scored"]["profiles"]
+    assert sql(
+        "select count(*) filter (where has_score) from profiles.profiles_enriched"
+    ) == [(scored,)]
+    assert result["activated"]["members"] > 0
+
+
 def test_a_failing_dbt_test_stops_the_flow_before_training(
     piped, settings, tmp_path, monkeypatch, sql
 ):
@@ -136,7 +167,8 @@ def test_a_failing_dbt_test_stops_the_flow_before_training(
 
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("dbt_project.yml", "profiles.yml", "enrich.yml", "audiences.yml"):
+    names = ("dbt_project.yml", "profiles.yml", "selectors.yml", "enrich.yml")
+    for name in (*names, "audiences.yml"):
         shutil.copy(settings.project_dir / name, project / name)
     for folder in ("models", "macros", "seeds", "tests/dbt"):
         shutil.copytree(settings.project_dir / folder, project / folder)

@@ -63,16 +63,29 @@ activity as (
 
 ),
 
-latest_records as (
+ranked_records as (
 
-    select distinct on (profile_records.profile_id) profile_records.*
+    select
+        profile_records.*,
+        row_number() over (
+            partition by profile_records.profile_id
+            order by batches.batch_finished_at desc, profile_records.batch_id desc
+        ) as record_rank
 
     from profile_records
 
     inner join batches
         on profile_records.batch_id = batches.batch_id
 
-    order by profile_records.profile_id asc, batches.batch_finished_at desc
+),
+
+latest_records as (
+
+    select *
+
+    from ranked_records
+
+    where record_rank = 1
 
 ),
 

@@ -119,15 +119,15 @@ final as (
         behaviour.count_active_days_total,
         {{ days_between('behaviour.last_event_at', 'spine.cutoff_at') }}
             as days_since_last_event,
-        cast(behaviour.count_email_opened_total as double precision)
+        cast(behaviour.count_email_opened_total as {{ type_double() }})
         / nullif(behaviour.count_email_sent_total, 0) as email_open_rate,
-        cast(behaviour.count_email_clicked_total as double precision)
+        cast(behaviour.count_email_clicked_total as {{ type_double() }})
         / nullif(behaviour.count_email_opened_total, 0)
             as email_click_through_rate,
-        cast(behaviour.count_ad_clicks_total as double precision)
+        cast(behaviour.count_ad_clicks_total as {{ type_double() }})
         / nullif(behaviour.count_ad_impressions_total, 0)
             as ad_click_through_rate,
-        cast(behaviour.count_offer_interactions_total as double precision)
+        cast(behaviour.count_offer_interactions_total as {{ type_double() }})
         / nullif(
             behaviour.count_offer_interactions_total
             + behaviour.count_offer_dismissals_total,
@@ -136,9 +136,9 @@ final as (
         {#- Events per day in the last 7 days over the 21 days before them:
             above 1 means rising activity; null when the 21 days were empty. -#}
         
-        (cast(behaviour.count_events_7d as double precision) / 7)
+        (cast(behaviour.count_events_7d as {{ type_double() }}) / 7)
         / nullif(
-            cast(behaviour.count_events_21d_before_7d as double precision) / 21, 0
+            cast(behaviour.count_events_21d_before_7d as {{ type_double() }}) / 21, 0
         ) as activity_trend_7d_vs_21d,
         {{ days_between(
             'coalesce(profiles.profile_created_at, profiles.first_seen_at)',

@@ -1,26 +1,10 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='event_id',
-        on_schema_change='fail',
-        pre_hook=[
-            "{% if is_incremental() %}
-            delete from {{ this }} as staged
-            where not exists (
-                select 1 from {{ source('xdm', 'batches') }} as batches
-                where batches.batch_id = staged.batch_id
-                    and batches.status = 'success'
-            )
-            {% endif %}",
-        ],
-        post_hook=[
-            "create index if not exists {{ this.name }}_event_id
-                on {{ this }} (event_id)",
-            "analyze {{ this }}",
-        ],
-    )
-}}
+{{ config(**incremental_by_batch()) }}
+{{ config(
+    pre_hook=[
+        "{% if is_incremental() %}{{ delete_gone_batches(this, source('xdm', 'batches')) }}{% endif %}",
+    ],
+    post_hook=["{{ index_for_lookups(this, 'event_id') }}"],
+) }}
 
 {#- Incremental by load batch: only batches that committed since the last
     run, plus a lookback so a batch that committed while dbt was reading is
@@ -44,14 +28,16 @@ batches as (
         status = 'success'
         and dataset = 'experience_events'
         {% if is_incremental() %}
-        and finished_at > (
-            select
-                coalesce(
-                    max(processed.batch_finished_at), '-infinity'::timestamptz
-                )
-                - {{ var("incremental_lookback_minutes") | int }}
-                * interval '1 minute'
-            from {{ this }} as processed
+        and finished_at > coalesce(
+            (
+                select
+                    {{ add_days(
+                        'max(processed.batch_finished_at)',
+                        -(var("incremental_lookback_minutes") | int) / 1440,
+                    ) }}
+                from {{ this }} as processed
+            ),
+            {{ utc_midnight("cast('1970-01-01' as date)") }}
         )
         {% endif %}
 
@@ -70,9 +56,7 @@ events as (
 
     from {{ source('xdm', 'experience_events') }}
 
-    {#- An array of the wanted batches lets PostgreSQL skip every other
-        batch's partition at run time. -#}
-    where batch_id = any(array(select batches.batch_id from batches))
+    where {{ is_in_query('batch_id', 'select batches.batch_id from batches') }}
 
 ),
 
@@ -96,7 +80,7 @@ flattened as (
         {{ json_text('events.record', ['productListItems', '0', 'SKU']) }} as sku,
         cast(
             {{ json_text('events.record', ['commerce', 'order', 'priceTotal']) }}
-            as numeric(12, 2)
+            as decimal(12, 2)
         ) as order_total,
         {{ json_text(
             'events.record', ['_experience', 'decisioning', 'propositions', '0', 'id']

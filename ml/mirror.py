@@ -1,0 +1,222 @@
+"""The lake's copy of the raw datasets: every successful load batch as Parquet.
+
+Layout, one folder per batch (Hive-style, so engines see a ``batch_id``
+column)::
+
+    <lake>/raw/experience_events/batch_id=<id>/part-NNNNN.parquet
+    <lake>/raw/profiles/batch_id=<id>/part-NNNNN.parquet
+    <lake>/raw/batches/batch_id=<id>/part-00000.parquet   (written last)
+
+The ``batches`` file is the batch's row of ``raw.batches`` and the commit
+mark: engines that featurize from the lake (DuckDB, Spark) keep only rows
+whose batch has one, as the staging models do in PostgreSQL. Quarantined
+records stay in the warehouse's ``raw.quarantine``; they are never here.
+
+:func:`sync` makes the lake hold exactly the warehouse's successful batches:
+it writes any that are missing (a loader killed between its commit and its
+lake write, a lake added later) from the warehouse, and removes batches the
+warehouse dropped (a replaced synthetic dataset). Every load ends with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ml import relations, warehouse
+from ml.config import Settings
+from ml.export import rebatch, relation_columns, stream_relation
+from ml.lake import Lake, open_lake, write_part
+
+logger = logging.getLogger(__name__)
+
+RAW = "raw"
+BATCHES = "batches"
+EVENTS = "experience_events"
+PROFILES = "profiles"
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+# What each dataset's files hold (batch_id is the folder, not a column).
+SCHEMAS = {
+    EVENTS: pa.schema(
+        [
+            ("event_id", pa.string()),
+            ("profile_id", pa.string()),
+            ("event_type", pa.string()),
+            ("event_at", TIMESTAMP),
+            ("is_known_event_type", pa.bool_()),
+            ("record", pa.string()),
+        ]
+    ),
+    PROFILES: pa.schema(
+        [
+            ("profile_id", pa.string()),
+            ("record_id", pa.string()),
+            ("record", pa.string()),
+        ]
+    ),
+    BATCHES: pa.schema(
+        [
+            ("dataset", pa.string()),
+            ("source", pa.string()),
+            ("status", pa.string()),
+            ("records_read", pa.int64()),
+            ("records_loaded", pa.int64()),
+            ("records_quarantined", pa.int64()),
+            ("records_flagged", pa.int64()),
+            ("started_at", TIMESTAMP),
+            ("finished_at", TIMESTAMP),
+        ]
+    ),
+}
+_RAW_TABLES = {
+    EVENTS: relations.RAW_EXPERIENCE_EVENTS,
+    PROFILES: relations.RAW_PROFILES,
+}
+
+
+@dataclass
+class SyncResult:
+    """What :func:`sync` changed in the lake."""
+
+    written: list[str]
+    removed: list[str]
+    seconds: float
+
+
+def folder(dataset: str, batch_id: str) -> str:
+    """The lake folder of one batch of a dataset."""
+    return f"{RAW}/{dataset}/batch_id={batch_id}"
+
+
+def mirrored_batches(lake: Lake) -> set[str]:
+    """Batch ids the lake holds completely (their batch row is written)."""
+    prefix = f"{RAW}/{BATCHES}/batch_id="
+    return {
+        key[len(prefix) :].split("/", 1)[0]
+        for key in lake.list(f"{RAW}/{BATCHES}/")
+        if key.startswith(prefix)
+    }
+
+
+def publish(
+    settings: Settings,
+    row: dict[str, Any],
+    data: pa.Table | Iterable[pa.RecordBatch],
+    lake: Lake | None = None,
+) -> None:
+    """Write one committed batch to the lake: its data, then its batch row.
+
+    Args:
+        settings: Project settings (lake, part size).
+        row: The batch's row, from :func:`batch_rows`.
+        data: The batch's rows, in the shape of its dataset's schema.
+        lake: The lake (default: the configured one).
+    """
+    lake = lake or open_lake(settings)
+    row = dict(row)
+    batch_id, dataset = row.pop("batch_id"), row.pop("dataset_name")
+    schema = SCHEMAS[dataset]
+    batches = data.to_batches() if isinstance(data, pa.Table) else data
+    target = folder(dataset, batch_id)
+    # A batch written again (after a crash) must not keep parts of the first try.
+    lake.delete(lake.list(f"{target}/"))
+    with tempfile.TemporaryDirectory(prefix="enrich-raw-") as scratch:
+        parts = 0
+        for part in rebatch(batches, settings.export.part_rows):
+            table = pa.Table.from_batches(part).select(schema.names).cast(schema)
+            write_part(lake, table, target, parts, Path(scratch))
+            parts += 1
+        if not parts:
+            write_part(lake, schema.empty_table(), target, 0, Path(scratch))
+        marker = pa.Table.from_pylist([row], SCHEMAS[BATCHES])
+        write_part(lake, marker, folder(BATCHES, batch_id), 0, Path(scratch))
+
+
+def batch_rows(conn: Any, batch_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The rows of these successful batches, by batch id, for :func:`publish`.
+
+    Raises:
+        ValueError: A batch is not (or no longer) successful.
+    """
+    from psycopg import sql
+
+    names = SCHEMAS[BATCHES].names
+    rows = conn.execute(
+        sql.SQL(
+            "select batch_id, dataset as dataset_name, {} from {} "
+            "where batch_id = any(%s) and status = 'success'"
+        ).format(
+            sql.SQL(", ").join(map(sql.Identifier, names)),
+            sql.Identifier(*relations.RAW_BATCHES),
+        ),
+        [batch_ids],
+    ).fetchall()
+    columns = ["batch_id", "dataset_name", *names]
+    found = {row[0]: dict(zip(columns, row, strict=True)) for row in rows}
+    missing = sorted(set(batch_ids) - set(found))
+    if missing:
+        raise ValueError(f"Not successful batches, cannot go to the lake: {missing}")
+    return found
+
+
+def sync(settings: Settings, conn: Any | None = None) -> SyncResult:
+    """Make the lake hold exactly the warehouse's successful batches.
+
+    Args:
+        settings: Project settings.
+        conn: A warehouse connection holding the loader lock (default: take
+            the lock on a new one, waiting for a running loader).
+
+    Returns:
+        The batches written and removed.
+    """
+    if conn is None:
+        from ml.load import loader_session
+
+        with loader_session(settings) as locked:
+            return sync(settings, locked)
+    from psycopg import sql
+
+    started = time.perf_counter()
+    lake = open_lake(settings)
+    wanted = dict(
+        conn.execute(
+            sql.SQL(
+                "select batch_id, dataset from {} where status = 'success' "
+                "order by finished_at"
+            ).format(sql.Identifier(*relations.RAW_BATCHES))
+        ).fetchall()
+    )
+    present = mirrored_batches(lake)
+    removed = sorted(present - set(wanted))
+    for batch_id in removed:
+        # The batch row first: from then on readers ignore the rest.
+        lake.delete(lake.list(f"{folder(BATCHES, batch_id)}/"))
+        for dataset in (EVENTS, PROFILES):
+            lake.delete(lake.list(f"{folder(dataset, batch_id)}/"))
+    written = [batch_id for batch_id in wanted if batch_id not in present]
+    rows = batch_rows(conn, written)
+    for batch_id in written:
+        table = warehouse.partition_name(_RAW_TABLES[wanted[batch_id]], batch_id)
+        columns = {c.name: c for c in relation_columns(conn, table)}
+        names = SCHEMAS[wanted[batch_id]].names
+        with conn.transaction():
+            data = stream_relation(conn, table, [columns[name] for name in names])
+            publish(settings, rows[batch_id], data, lake)
+    result = SyncResult(written, removed, time.perf_counter() - started)
+    if written or removed:
+        logger.info(
+            "lake %s: %d batch(es) written, %d removed in %.1f s",
+            lake.url(RAW),
+            len(written),
+            len(removed),
+            result.seconds,
+        )
+    return result
