@@ -16,8 +16,9 @@ export UV_COMPILE_BYTECODE := 1
 demo: $(VENV)
 	.venv/bin/enrich run
 
-## test: lint, then the unit and integration tests
+## test: lint, then the unit and integration tests (Spark's need Java 17)
 test: $(VENV) lint
+	$(UV) sync --locked --inexact --extra duckdb --extra spark --quiet
 	.venv/bin/python -m pytest
 
 lint: $(VENV)
@@ -56,8 +57,11 @@ $(UV):
 	python3 -m venv .tools
 	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# The DuckDB engine is small, so it is always there; Spark (hundreds of MB)
+# only for `make test` or `uv sync --extra spark`.
+# --inexact: a later sync keeps an extra installed before.
 $(VENV): $(UV) pyproject.toml uv.lock
-	$(UV) sync --locked --compile-bytecode --quiet
+	$(UV) sync --locked --inexact --extra duckdb --compile-bytecode --quiet
 	touch $@
 
 clean:

@@ -2,8 +2,8 @@
 
 Each engine featurizes the same loaded data from the lake's raw copy; its
 ML sets, read back through ``enrich export``, must equal the warehouse's row
-for row. The Spark case needs the ``spark`` extra and Java (``make
-test-spark``).
+for row. The Spark case needs the ``spark`` extra (``make test`` installs it)
+and Java 17; ``pytest -m "not spark"`` leaves it out.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@
     whose batch is gone (a replaced synthetic dataset), so the table never
     mixes datasets. -#}
 
+{%- set lookback_days = -(var("incremental_lookback_minutes") | int) / 1440 %}
+
 with
 
 batches as (
@@ -28,16 +30,13 @@ batches as (
         status = 'success'
         and dataset = 'experience_events'
         {% if is_incremental() %}
-        and finished_at > coalesce(
-            (
-                select
-                    {{ add_days(
-                        'max(processed.batch_finished_at)',
-                        -(var("incremental_lookback_minutes") | int) / 1440,
-                    ) }}
-                from {{ this }} as processed
-            ),
-            {{ utc_midnight("cast('1970-01-01' as date)") }}
+        and finished_at > (
+            select
+                coalesce(
+                    {{ add_days('max(processed.batch_finished_at)', lookback_days) }},
+                    {{ utc_midnight("cast('1970-01-01' as date)") }}
+                )
+            from {{ this }} as processed
         )
         {% endif %}
 

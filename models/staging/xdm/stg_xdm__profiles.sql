@@ -34,8 +34,10 @@ flattened as (
             as consent_push_value,
         {{ json_text('record', ['consents', 'personalize', 'content', 'val']) }}
             as consent_personalize_value,
-        cast({{ json_text('record', ['_repo', 'createDate']) }} as {{ type_timestamptz() }})
-            as profile_created_at
+        cast(
+            {{ json_text('record', ['_repo', 'createDate']) }}
+            as {{ type_timestamptz() }}
+        ) as profile_created_at
 
     from profiles
 
