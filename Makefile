@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: demo test lint bench bench-data bench-dbt bench-train bench-score bench-audiences bench-pipeline clean
+.PHONY: demo test lint bench bench-data bench-dbt bench-train bench-score bench-audiences bench-pipeline bench-engines clean
 
 ## demo: start the embedded warehouse and run the pipeline on the embedded defaults
 demo: $(VENV)
@@ -27,7 +27,7 @@ lint: $(VENV)
 	.venv/bin/yamllint -s enrich.yml audiences.yml dbt_project.yml profiles.yml prefect.yaml .yamllint models seeds macros tests/dbt
 
 ## bench: every benchmark (an hour or more; results in bench/results/)
-bench: bench-data bench-dbt bench-train bench-score bench-audiences bench-pipeline
+bench: bench-data bench-dbt bench-train bench-score bench-audiences bench-pipeline bench-engines
 
 ## bench-data: generation and loading at 100k and 1M profiles
 bench-data: $(VENV)
@@ -48,6 +48,11 @@ bench-score: $(VENV)
 ## bench-audiences: build and activate three audiences at 1M profiles
 bench-audiences: $(VENV)
 	.venv/bin/python bench/bench_audiences.py
+
+## bench-engines: featurization on PostgreSQL, DuckDB and Spark at 100k and 1M
+bench-engines: $(VENV)
+	$(UV) sync --locked --inexact --extra duckdb --extra spark --quiet
+	.venv/bin/python bench/bench_engines.py
 
 ## bench-pipeline: the whole pipeline (enrich run) at 100k and 1M profiles
 bench-pipeline: $(VENV)

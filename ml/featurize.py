@@ -75,6 +75,8 @@ WAREHOUSE = "warehouse"
 LAKE_ENGINES = ("duckdb", "spark")
 _ADAPTER_MODULES = {"duckdb": "dbt.adapters.duckdb", "spark": "dbt.adapters.spark"}
 ML_SETS = ("ml_training_set", "ml_scoring_set")
+# Recorded like the ML sets: which engine built the exploration marts.
+_EDA_MART = "eda_dataset_summary"
 _BUILDS = "ml_sets.json"
 
 
@@ -322,14 +324,10 @@ def featurize(
 
 def _record_builds(settings: Settings, target: str, run: DbtRun) -> None:
     """Note which engine built each ML set (what ``enrich export`` reads)."""
-    built = [
-        name
-        for name in ML_SETS
-        if any(
-            node.unique_id == f"model.enrich.{name}" and node.status == "success"
-            for node in run.nodes
-        )
-    ]
+    succeeded = {node.unique_id for node in run.nodes if node.status == "success"}
+    built = [name for name in ML_SETS if f"model.enrich.{name}" in succeeded]
+    if f"model.enrich.{_EDA_MART}" in succeeded:
+        built.append("eda")
     if not built:
         return
     path = settings.home / "dbt" / _BUILDS
@@ -354,7 +352,7 @@ def _record_builds(settings: Settings, target: str, run: DbtRun) -> None:
 
 
 def ml_set_build(settings: Settings, dataset: str) -> dict[str, Any]:
-    """The dbt invocation that last built an ML set, and on which engine.
+    """The dbt invocation that last built an ML set (or ``eda``), and where.
 
     Returns:
         ``target`` (``warehouse`` when nothing is recorded), ``invocation_id``,

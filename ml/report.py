@@ -174,7 +174,45 @@ def _hbar(
 # -- reading ------------------------------------------------------------------------
 
 
+class EngineMarts:
+    """Marts another engine built (DuckDB's file, Spark's Parquet), via DuckDB."""
+
+    def __init__(self, settings: Settings, engine: str) -> None:
+        import duckdb
+
+        self.engine = engine
+        if engine == "duckdb":
+            self.conn = duckdb.connect(str(settings.home / "warehouse.duckdb"), True)
+            return
+        self.conn = duckdb.connect()
+        root = settings.home / "spark" / "warehouse"
+        for folder in sorted(root.glob("*.db/*")):
+            if any(folder.glob("*.parquet")):
+                schema, table = folder.parent.name[: -len(".db")], folder.name
+                self.conn.execute(f'create schema if not exists "{schema}"')
+                self.conn.execute(
+                    f'create view "{schema}"."{table}" as '  # noqa: S608 - folder names
+                    f"select * from read_parquet('{folder}/*.parquet')"
+                )
+
+    def exists(self, relation: tuple[str, str]) -> bool:
+        """Whether the engine built the relation (table or view)."""
+        [(count,)] = self.conn.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            list(relation),
+        ).fetchall()
+        return count > 0
+
+    def rows(self, query: str, relation: tuple[str, str]) -> list:
+        """The query's rows, ``{table}`` being the relation."""
+        name = ".".join(f'"{part}"' for part in relation)
+        return self.conn.execute(query.format(table=name)).fetchall()
+
+
 def _rows(conn: Any, query: str, relation: tuple[str, str], params: Any = None) -> list:
+    if isinstance(conn, EngineMarts):
+        return conn.rows(query, relation)
     from psycopg import sql
 
     statement = sql.SQL(query).format(table=sql.Identifier(*relation))
@@ -183,7 +221,12 @@ def _rows(conn: Any, query: str, relation: tuple[str, str], params: Any = None) 
 
 def _missing(conn: Any, *needed: tuple[str, str]) -> str | None:
     for relation in needed:
-        if not warehouse.exists(conn, relation):
+        found = (
+            conn.exists(relation)
+            if isinstance(conn, EngineMarts)
+            else warehouse.exists(conn, relation)
+        )
+        if not found:
             return ".".join(relation)
     return None
 
@@ -191,11 +234,19 @@ def _missing(conn: Any, *needed: tuple[str, str]) -> str | None:
 # -- data ---------------------------------------------------------------------------
 
 
-def data_section(conn: Any) -> Section:
-    """Volumes, funnel, co-occurrence, correlation with conversion, quarantine."""
+def data_section(conn: Any, marts: EngineMarts | None = None) -> Section:
+    """Volumes, funnel, co-occurrence, correlation with conversion, quarantine.
+
+    Args:
+        conn: A warehouse connection.
+        marts: The exploration marts of another engine, when it built them.
+    """
     section = Section("data", "Data")
+    eda = marts or conn
+    if marts is not None:
+        section.items.append(f"The exploration marts were built on {marts.engine}.")
     absent = _missing(
-        conn,
+        eda,
         relations.EDA_DATASET_SUMMARY,
         relations.EDA_DAILY_VOLUMES,
         relations.EDA_EMAIL_FUNNEL,
@@ -205,10 +256,10 @@ def data_section(conn: Any) -> Section:
     if absent:
         section.items.append(f"{absent} does not exist yet: run `enrich featurize`.")
     else:
-        _volumes(conn, section)
-        _funnel(conn, section)
-        _cooccurrence(conn, section)
-        _correlation(conn, section)
+        _volumes(eda, section)
+        _funnel(eda, section)
+        _cooccurrence(eda, section)
+        _correlation(eda, section)
     _quarantine(conn, section)
     return section
 
@@ -1275,8 +1326,12 @@ def run_section(run: dict[str, Any]) -> Section:
 
 def collect(settings: Settings, run: dict[str, Any] | None = None) -> Report:
     """Read everything the report shows and draw its pictures."""
+    from ml.featurize import WAREHOUSE, ml_set_build
+
+    engine = ml_set_build(settings, "eda")["target"]
+    marts = None if engine == WAREHOUSE else EngineMarts(settings, engine)
     with warehouse.connect(settings) as conn:
-        data = data_section(conn)
+        data = data_section(conn, marts)
         scores = current_scores(conn)
     sections = [data, model_section(settings, scores)]
     sections.append(scores_section(settings, scores))

@@ -8,16 +8,19 @@ and Java 17; ``pytest -m "not spark"`` leaves it out.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import math
 
 import pytest
 
-from ml import export, featurize
+from ml import export, featurize, load, relations, report
+from ml.warehouse import connect
 
 pytestmark = pytest.mark.integration
 
 ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
-KEY = ("profile_id", "cutoff_at")
+TODAY = dt.datetime.now(dt.UTC).date()
 
 
 def exported_rows(
@@ -67,7 +70,7 @@ def warehouse_sets(built, settings):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_an_engine_builds_the_warehouse_ml_sets_row_for_row(
-    engine, built, settings, warehouse_sets, keep_builds
+    engine, built, settings, warehouse_sets, keep_builds, sql
 ):
     run = featurize.featurize(settings, full_refresh=True, target=engine)
     statuses = {node.status for node in run.nodes}
@@ -89,6 +92,21 @@ def test_an_engine_builds_the_warehouse_ml_sets_row_for_row(
     labels = [row["label"] for row in built_here["ml_training_set"].values()]
     assert 0 < sum(labels) < len(labels)
 
+    # The report reads the exploration marts from the engine that built them.
+    marts = report.EngineMarts(settings, engine)
+    query = "select step_name, count_profiles from {table} order by step_number"
+    assert report._rows(marts, query, relations.EDA_EMAIL_FUNNEL) == sql(
+        "select step_name, count_profiles from eda.eda_email_funnel "
+        "order by step_number"
+    )
+    with connect(settings) as conn:
+        section = report.data_section(conn, marts)
+    plots = [item.title for item in section.items if isinstance(item, report.Plot)]
+    assert {"Events per type", "Email funnel"} <= set(plots), plots
+    assert f"built on {engine}" in " ".join(
+        item for item in section.items if isinstance(item, str)
+    )
+
 
 def test_an_unknown_engine_or_a_missing_build_is_a_clear_error(settings, tmp_path):
     with pytest.raises(featurize.FeaturizeError, match="Unknown featurize target"):
@@ -96,3 +114,42 @@ def test_an_unknown_engine_or_a_missing_build_is_a_clear_error(settings, tmp_pat
     elsewhere = settings.model_copy(update={"home": tmp_path})
     with pytest.raises(export.ExportError, match="enrich featurize --target duckdb"):
         export.export(elsewhere, ["ml_scoring_set"], target="duckdb")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_late_batch_builds_incrementally_to_the_full_refresh_result(
+    engine, built, settings, tmp_path, keep_builds
+):
+    featurize.featurize(settings, full_refresh=True, target=engine)
+    before = exported_rows(settings, None, engine)
+    profile = min(key[0] for key in before["ml_scoring_set"])
+    as_of = dt.datetime.combine(TODAY, dt.time(), dt.UTC)
+    late = [
+        {  # an old timestamp arriving in a new batch: changes past cutoffs
+            "_id": f"late-{engine}-{n}",
+            "timestamp": (as_of - dt.timedelta(days=20 + n)).isoformat(),
+            "eventType": "directMarketing.emailClicked",
+            "identityMap": {"ECID": [{"id": profile}]},
+        }
+        for n in range(3)
+    ]
+    path = tmp_path / "late.jsonl"
+    path.write_text("\n".join(map(json.dumps, late)))
+    [batch] = load.load_files(settings, [str(path)])
+    assert batch.records_loaded == 3
+
+    featurize.featurize(
+        settings, target=engine, dbt_vars={"incremental_lookback_minutes": 0}
+    )
+    incremental = exported_rows(settings, None, engine)
+    [key] = [key for key in before["ml_scoring_set"] if key[0] == profile]
+    clicks = "count_email_clicked_total"
+    assert (
+        incremental["ml_scoring_set"][key][clicks]
+        == before["ml_scoring_set"][key][clicks] + 3
+    )
+
+    featurize.featurize(settings, full_refresh=True, target=engine)
+    refreshed = exported_rows(settings, None, engine)
+    for name in ("ml_training_set", "ml_scoring_set"):
+        assert differences(refreshed[name], incremental[name]) == []
