@@ -7,17 +7,6 @@
     ({{ column }} #>> '{ {{- path | join(",") -}} }')
 {%- endmacro %}
 
-{% macro json_path(path) -%}
-    {#- A JSONPath such as $.productListItems[0].SKU: digits are list indexes. -#}
-    ${%- for step in path -%}
-        {%- if step is number or (step | string).isdigit() -%}
-            [{{ step }}]
-        {%- else -%}
-            .{{ step }}
-        {%- endif -%}
-    {%- endfor -%}
-{%- endmacro %}
-
 {% macro duckdb__json_text(column, path) -%}
     json_extract_string({{ column }}, '{{ json_path(path) }}')
 {%- endmacro %}

@@ -1,66 +1,15 @@
-{% macro lake_sources() -%}
-    {{ return(adapter.dispatch('lake_sources', 'enrich')()) }}
-{%- endmacro %}
-
-{#- PostgreSQL holds the raw tables itself: nothing to do. -#}
-{% macro default__lake_sources() -%}
-{%- endmacro %}
-
 {#- On the engines that featurize from the lake, the lake's raw datasets
     (ml/mirror.py writes them) become the raw schema's relations, so the
     sources read the same names on every engine. The quarantine stays in
     PostgreSQL: here it is an empty relation. -#}
 
-{% macro lake_root() -%}
-    {{- env_var('ENRICH_LAKE', env_var('ENRICH_HOME', env_var('PWD', '.') ~ '/.enrich') ~ '/lake') | replace("'", "") -}}
+{% macro lake_sources() -%}
+    {{ return(adapter.dispatch('lake_sources', 'enrich')()) }}
 {%- endmacro %}
 
-{% macro lake_schemas() -%}
-    {#- Columns of the raw relations (batch_id is the lake's folder name). -#}
-    {{ return({
-        'experience_events': [
-            ('event_id', 'string'), ('profile_id', 'string'), ('event_type', 'string'),
-            ('event_at', 'timestamp'), ('is_known_event_type', 'boolean'),
-            ('record', 'string'), ('batch_id', 'string'),
-        ],
-        'profiles': [
-            ('profile_id', 'string'), ('record_id', 'string'), ('record', 'string'),
-            ('batch_id', 'string'),
-        ],
-        'batches': [
-            ('dataset', 'string'), ('source', 'string'), ('status', 'string'),
-            ('records_read', 'bigint'), ('records_loaded', 'bigint'),
-            ('records_quarantined', 'bigint'), ('records_flagged', 'bigint'),
-            ('started_at', 'timestamp'), ('finished_at', 'timestamp'),
-            ('batch_id', 'string'),
-        ],
-        'quarantine': [
-            ('quarantine_id', 'bigint'), ('batch_id', 'string'), ('dataset', 'string'),
-            ('record_number', 'bigint'), ('reason', 'string'), ('detail', 'string'),
-            ('raw_text', 'string'), ('quarantined_at', 'timestamp'),
-        ],
-    }) }}
-{%- endmacro %}
+{#- PostgreSQL holds the raw tables itself: nothing to do. -#}
 
-{% macro lake_type(kind) -%}
-    {%- if kind == 'timestamp' -%}
-        {{ type_timestamptz() }}
-    {%- elif kind == 'bigint' -%}
-        {{ dbt.type_bigint() }}
-    {%- elif kind == 'boolean' -%}
-        {{ dbt.type_boolean() }}
-    {%- else -%}
-        {{ dbt.type_string() }}
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro lake_empty(dataset) -%}
-    {#- A typed relation with no rows. -#}
-    select
-    {%- for name, kind in lake_schemas()[dataset] %}
-        cast(null as {{ lake_type(kind) }}) as {{ name }}{{ ',' if not loop.last }}
-    {%- endfor %}
-    where 1 = 0
+{% macro default__lake_sources() -%}
 {%- endmacro %}
 
 {% macro duckdb__lake_sources() -%}
@@ -90,6 +39,7 @@
 
 {#- Spark: external Parquet tables over the lake's folders, one partition a
     batch; RECOVER PARTITIONS picks up the batches written since. -#}
+
 {% macro spark__lake_sources() -%}
     {%- if not execute -%}
         {{ return('') }}

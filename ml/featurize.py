@@ -208,7 +208,8 @@ def _collect(command: list[str], outcome: Any) -> DbtRun:
     results = getattr(outcome.result, "results", None) or []
     nodes = [
         NodeResult(
-            unique_id=item.node.unique_id,
+            # run-operation's results name the node, others hold it
+            unique_id=item.node.unique_id if hasattr(item, "node") else item.unique_id,
             status=str(item.status),
             seconds=float(item.execution_time or 0.0),
             message=item.message,

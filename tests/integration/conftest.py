@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import json
 import os
 from collections.abc import Iterator
 
@@ -125,3 +127,36 @@ def ingested(production, settings):
     result = ingest.ingest(settings, score.score(settings))
     featurize.featurize(settings, select=["source:scores+"])
     return result
+
+
+def s3_lake_settings(settings, endpoint: str, lake: str):
+    """``settings`` with the lake at ``lake`` (an s3:// URL) on ``endpoint``."""
+    return settings.model_copy(
+        update={
+            "storage": settings.storage.model_copy(
+                update={"s3_endpoint_url": endpoint, "lake": lake}
+            )
+        }
+    )
+
+
+def load_late_clicks(settings, folder, profile: str, prefix: str, count: int = 3):
+    """Load ``count`` email clicks of ``profile`` dated 20+ days before today,
+    as a new file batch: old timestamps arriving late change past cutoffs."""
+    from ml import load
+
+    midnight = dt.datetime.combine(dt.datetime.now(dt.UTC).date(), dt.time(), dt.UTC)
+    late = [
+        {
+            "_id": f"{prefix}-{n}",
+            "timestamp": (midnight - dt.timedelta(days=20 + n)).isoformat(),
+            "eventType": "directMarketing.emailClicked",
+            "identityMap": {"ECID": [{"id": profile}]},
+        }
+        for n in range(count)
+    ]
+    path = folder / f"{prefix}.jsonl.gz"
+    path.write_bytes(gzip.compress("\n".join(map(json.dumps, late)).encode()))
+    [batch] = load.load_files(settings, [str(path)])
+    assert batch.records_loaded == count
+    return batch

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import json
 import shutil
 
 import pytest
 
 from ml import featurize, load, synthetic
+from tests.integration.conftest import load_late_clicks
 
 pytestmark = pytest.mark.integration
 
@@ -117,20 +117,7 @@ def test_a_new_batch_builds_incrementally_to_the_full_refresh_result(
     profile = sql(
         "select profile_id from ml.ml_scoring_set order by profile_id limit 1"
     )[0][0]
-    as_of = dt.datetime.combine(TODAY, dt.time(), dt.UTC)
-    late = [
-        {  # an old timestamp arriving in a new batch: changes past cutoffs
-            "_id": f"late-{n}",
-            "timestamp": (as_of - dt.timedelta(days=20 + n)).isoformat(),
-            "eventType": "directMarketing.emailClicked",
-            "identityMap": {"ECID": [{"id": profile}]},
-        }
-        for n in range(3)
-    ]
-    path = tmp_path / "late.jsonl.gz"
-    path.write_bytes(gzip.compress("\n".join(map(json.dumps, late)).encode()))
-    [batch] = load.load_files(settings, [str(path)])
-    assert batch.records_loaded == 3
+    batch = load_late_clicks(settings, tmp_path, profile, "late")
 
     featurize.featurize(settings, dbt_vars={"incremental_lookback_minutes": 0})
     after = dict(

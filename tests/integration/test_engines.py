@@ -8,19 +8,17 @@ and Java 17; ``pytest -m "not spark"`` leaves it out.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import math
 
 import pytest
 
-from ml import export, featurize, load, relations, report
+from ml import export, featurize, relations, report
 from ml.warehouse import connect
+from tests.integration.conftest import load_late_clicks
 
 pytestmark = pytest.mark.integration
 
 ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
-TODAY = dt.datetime.now(dt.UTC).date()
 
 
 def exported_rows(
@@ -123,20 +121,7 @@ def test_a_late_batch_builds_incrementally_to_the_full_refresh_result(
     featurize.featurize(settings, full_refresh=True, target=engine)
     before = exported_rows(settings, None, engine)
     profile = min(key[0] for key in before["ml_scoring_set"])
-    as_of = dt.datetime.combine(TODAY, dt.time(), dt.UTC)
-    late = [
-        {  # an old timestamp arriving in a new batch: changes past cutoffs
-            "_id": f"late-{engine}-{n}",
-            "timestamp": (as_of - dt.timedelta(days=20 + n)).isoformat(),
-            "eventType": "directMarketing.emailClicked",
-            "identityMap": {"ECID": [{"id": profile}]},
-        }
-        for n in range(3)
-    ]
-    path = tmp_path / "late.jsonl"
-    path.write_text("\n".join(map(json.dumps, late)))
-    [batch] = load.load_files(settings, [str(path)])
-    assert batch.records_loaded == 3
+    load_late_clicks(settings, tmp_path, profile, f"late-{engine}")
 
     featurize.featurize(
         settings, target=engine, dbt_vars={"incremental_lookback_minutes": 0}

@@ -15,6 +15,7 @@ import pytest
 
 from ml import export
 from ml.lake import open_lake
+from tests.integration.conftest import s3_lake_settings
 
 pytestmark = pytest.mark.integration
 
@@ -97,13 +98,7 @@ def test_the_s3_lake_through_a_real_endpoint(built, settings, s3_endpoint):
 
     client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
     client.create_bucket(Bucket="enrich-lake")
-    s3 = settings.model_copy(
-        update={
-            "storage": settings.storage.model_copy(
-                update={"s3_endpoint_url": s3_endpoint, "lake": "s3://enrich-lake/demo"}
-            )
-        }
-    )
+    s3 = s3_lake_settings(settings, s3_endpoint, "s3://enrich-lake/demo")
     [scoring] = export.export(s3, ["ml_scoring_set"])
     keys = open_lake(s3).list("egress/ml_scoring_set/")
     assert {key.rsplit("/", 1)[1] for key in keys} == {

@@ -11,6 +11,7 @@ import pytest
 
 from ml import load, mirror, synthetic
 from ml.lake import open_lake
+from tests.integration.conftest import s3_lake_settings
 
 pytestmark = pytest.mark.integration
 
@@ -147,13 +148,7 @@ def test_an_s3_lake_gets_the_raw_copy_and_loses_dropped_batches(
 
     client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
     client.create_bucket(Bucket="raw-lake")
-    s3 = settings.model_copy(
-        update={
-            "storage": settings.storage.model_copy(
-                update={"s3_endpoint_url": s3_endpoint, "lake": "s3://raw-lake/lake"}
-            )
-        }
-    )
+    s3 = s3_lake_settings(settings, s3_endpoint, "s3://raw-lake/lake")
     first = synthetic.GeneratorParams(profiles=300, seed=4, as_of=AS_OF)
     load.load_generated(s3, first)
     lake = open_lake(s3)

@@ -11,6 +11,7 @@ import pytest
 
 from ml import export, registry, score
 from ml.lake import open_lake
+from tests.integration.conftest import s3_lake_settings
 
 pytestmark = pytest.mark.integration
 
@@ -123,13 +124,7 @@ def test_scores_round_trip_through_s3(production, settings, s3_endpoint):
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
         Bucket="scores"
     )
-    s3 = settings.model_copy(
-        update={
-            "storage": settings.storage.model_copy(
-                update={"lake": "s3://scores/lake", "s3_endpoint_url": s3_endpoint}
-            )
-        }
-    )
+    s3 = s3_lake_settings(settings, s3_endpoint, "s3://scores/lake")
     export.export(s3, ["ml_scoring_set"])
     on_s3 = score.score(s3)
     assert open_lake(s3).exists(f"{on_s3.folder}/_manifest.json")

@@ -4,22 +4,11 @@
 
 {#- An instant in time (PostgreSQL and DuckDB timestamptz; Spark's timestamp
     is one). -#}
+
 {% macro default__type_timestamptz() -%}
     timestamptz
 {%- endmacro %}
 
 {% macro spark__type_timestamptz() -%}
     timestamp
-{%- endmacro %}
-
-{% macro type_double() -%}
-    {{ return(adapter.dispatch('type_double', 'enrich')()) }}
-{%- endmacro %}
-
-{% macro default__type_double() -%}
-    double precision
-{%- endmacro %}
-
-{% macro spark__type_double() -%}
-    double
 {%- endmacro %}
