@@ -24,7 +24,7 @@ test: $(VENV) lint
 lint: $(VENV)
 	.venv/bin/ruff format --check ml flows tests bench
 	.venv/bin/ruff check ml flows tests bench
-	.venv/bin/yamllint -s enrich.yml audiences.yml dbt_project.yml profiles.yml prefect.yaml .yamllint models seeds macros tests/dbt
+	.venv/bin/yamllint -s enrich.yml audiences.yml dbt_project.yml profiles.yml selectors.yml prefect.yaml .yamllint models seeds macros tests/dbt
 
 ## bench: every benchmark (an hour or more; results in bench/results/)
 bench: bench-data bench-dbt bench-train bench-score bench-audiences bench-pipeline bench-engines

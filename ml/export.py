@@ -161,7 +161,11 @@ class _Reader:
 @contextlib.contextmanager
 def _reader(settings: Settings, engine: str) -> Iterator[_Reader]:
     if engine == "duckdb":
-        yield _DuckDBReader(settings)
+        reader = _DuckDBReader(settings)
+        try:
+            yield reader
+        finally:
+            reader.close()
     elif engine == "spark":
         yield _SparkReader(settings)
     else:
@@ -209,6 +213,11 @@ class _DuckDBReader(_Reader):
 
     def __init__(self, settings: Settings) -> None:
         self.path = settings.home / "warehouse.duckdb"
+        self.conn: Any = None
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
 
     def _relation(self, relation: tuple[str, str]) -> str:
         return ".".join('"' + part.replace('"', '""') + '"' for part in relation)
@@ -220,9 +229,10 @@ class _DuckDBReader(_Reader):
             raise ExportError(
                 f"{self.path} does not exist: run `enrich featurize --target duckdb`."
             )
-        conn = duckdb.connect(str(self.path), read_only=True)
+        if self.conn is None:
+            self.conn = duckdb.connect(str(self.path), read_only=True)
         try:
-            return conn.sql(f"select * from {self._relation(relation)}")  # noqa: S608
+            return self.conn.sql(f"select * from {self._relation(relation)}")  # noqa: S608
         except duckdb.CatalogException:
             raise ExportError(
                 f"{'.'.join(relation)} is not in {self.path}: run "

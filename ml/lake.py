@@ -38,6 +38,11 @@ class Lake(ABC):
     def put_file(self, local: Path, key: str) -> None:
         """Copy a local file to ``key`` (replacing it)."""
 
+    def move_file(self, local: Path, key: str) -> None:
+        """Move a local file to ``key`` (the local file is gone afterwards)."""
+        self.put_file(local, key)
+        local.unlink()
+
     @abstractmethod
     def get_file(self, key: str, local: Path) -> Path:
         """A local path holding ``key``'s content (``local`` when copied)."""
@@ -94,6 +99,13 @@ class LocalLake(Lake):
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".partial")
         shutil.copyfile(local, partial)
+        partial.replace(target)
+
+    def move_file(self, local: Path, key: str) -> None:  # noqa: D102
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        shutil.move(local, partial)  # a rename on the same file system
         partial.replace(target)
 
     def get_file(self, key: str, local: Path) -> Path:  # noqa: D102
@@ -257,26 +269,32 @@ def sha256_of(path: Path) -> str:
 
 
 def write_part(
-    lake: Lake, table: pa.Table, folder: str, index: int, scratch: Path
+    lake: Lake,
+    table: pa.Table,
+    folder: str,
+    index: int,
+    scratch: Path,
+    dictionary: bool | list[str] = True,
 ) -> dict[str, Any]:
     """Write one Parquet part of a folder; return its manifest entry.
 
-    The part is written to ``scratch`` first, checksummed, then copied to the
-    lake, so memory holds one part at most.
+    The part is written to ``scratch`` first, checksummed, then moved to the
+    lake, so memory holds one part at most. ``dictionary``: the columns to
+    dictionary-encode (all by default; leave out long unique text, where
+    trying costs time and saves nothing).
     """
     import pyarrow.parquet as pq
 
     name = f"part-{index:05d}.parquet"
     local = scratch / name
-    pq.write_table(table, local, compression="zstd")
+    pq.write_table(table, local, compression="zstd", use_dictionary=dictionary)
     entry = {
         "file": name,
         "rows": table.num_rows,
         "bytes": local.stat().st_size,
         "sha256": sha256_of(local),
     }
-    lake.put_file(local, f"{folder}/{name}")
-    local.unlink()
+    lake.move_file(local, f"{folder}/{name}")
     return entry
 
 

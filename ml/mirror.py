@@ -75,6 +75,12 @@ SCHEMAS = {
         ]
     ),
 }
+# Dictionary-encoded columns (the JSON records and ids are unique text).
+_DICTIONARY = {
+    EVENTS: ["event_type", "is_known_event_type"],
+    PROFILES: [],
+    BATCHES: True,
+}
 _RAW_TABLES = {
     EVENTS: relations.RAW_EXPERIENCE_EVENTS,
     PROFILES: relations.RAW_PROFILES,
@@ -131,7 +137,7 @@ def publish(
         parts = 0
         for part in rebatch(batches, settings.export.part_rows):
             table = pa.Table.from_batches(part).select(schema.names).cast(schema)
-            write_part(lake, table, target, parts, Path(scratch))
+            write_part(lake, table, target, parts, Path(scratch), _DICTIONARY[dataset])
             parts += 1
         if not parts:
             write_part(lake, schema.empty_table(), target, 0, Path(scratch))

@@ -195,6 +195,10 @@ class EngineMarts:
                     f"select * from read_parquet('{folder}/*.parquet')"
                 )
 
+    def close(self) -> None:
+        """Let go of the database (dbt may want to write it again)."""
+        self.conn.close()
+
     def exists(self, relation: tuple[str, str]) -> bool:
         """Whether the engine built the relation (table or view)."""
         [(count,)] = self.conn.execute(
@@ -1330,9 +1334,13 @@ def collect(settings: Settings, run: dict[str, Any] | None = None) -> Report:
 
     engine = ml_set_build(settings, "eda")["target"]
     marts = None if engine == WAREHOUSE else EngineMarts(settings, engine)
-    with warehouse.connect(settings) as conn:
-        data = data_section(conn, marts)
-        scores = current_scores(conn)
+    try:
+        with warehouse.connect(settings) as conn:
+            data = data_section(conn, marts)
+            scores = current_scores(conn)
+    finally:
+        if marts is not None:
+            marts.close()
     sections = [data, model_section(settings, scores)]
     sections.append(scores_section(settings, scores))
     sections.append(audiences_section(settings))

@@ -99,6 +99,7 @@ def test_an_engine_builds_the_warehouse_ml_sets_row_for_row(
     )
     with connect(settings) as conn:
         section = report.data_section(conn, marts)
+    marts.close()
     plots = [item.title for item in section.items if isinstance(item, report.Plot)]
     assert {"Events per type", "Email funnel"} <= set(plots), plots
     assert f"built on {engine}" in " ".join(
