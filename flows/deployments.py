@@ -8,9 +8,12 @@ until it is stopped (Ctrl-C or SIGTERM), pausing the schedules on the way out.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ml.config import Settings
+
+logger = logging.getLogger(__name__)
 
 TAGS = ["enrich"]
 
@@ -34,7 +37,24 @@ def deployments(settings: Settings) -> list[Any]:
 
 
 def serve(settings: Settings) -> None:
-    """Register the deployments and serve their runs until stopped."""
-    from prefect import serve as prefect_serve
+    """Register the deployments and serve their runs until stopped.
 
-    prefect_serve(*deployments(settings))
+    Prefect's runner handles SIGTERM once it has started; a SIGTERM that
+    comes while the deployments are still being registered stops cleanly
+    too, instead of killing the process.
+    """
+    import signal
+
+    from prefect import serve as prefect_serve
+    from prefect.exceptions import TerminationSignal
+
+    def stop(number: int, _frame: Any) -> None:
+        raise TerminationSignal(signal=number)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        prefect_serve(*deployments(settings))
+    except TerminationSignal:
+        logger.info("stopped before serving began")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
