@@ -29,7 +29,6 @@ from prefect import flow, get_run_logger
 from flows import tasks
 from flows.tasks import transient_retries
 from ml.config import load_settings
-from ml.featurize import WAREHOUSE, ml_set_build
 
 TRAINING_MARTS = ["+ml_training_set", "+ml_scoring_set"]
 SCORING_MARTS = ["+ml_scoring_set"]
@@ -181,6 +180,8 @@ def score_flow(
         settings, model_version, as_of
     )
     ingested = transient_retries(tasks.ingest_scores, settings)(settings, scored)
+    from ml.featurize import WAREHOUSE, ml_set_build
+
     elsewhere = ml_set_build(settings, "ml_scoring_set")["target"] != WAREHOUSE
     tasks.dbt_build(
         settings,

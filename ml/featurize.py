@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ml import mirror, warehouse
+from ml import warehouse
 from ml.config import Settings
 from ml.errors import EnrichError
-from ml.lake import open_lake
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +149,8 @@ def run_dbt(
     # before the first ingest so that profiles_enriched builds.
     with warehouse.connect(settings, autocommit=True) as conn:
         warehouse.ensure_schemas(conn, ("scores_schema.sql",))
+    from ml.lake import open_lake
+
     os.environ.update(warehouse.dbt_environment(settings))
     os.environ.update(
         ENRICH_HOME=str(settings.home), ENRICH_LAKE=open_lake(settings).root
@@ -304,6 +305,8 @@ def featurize(
     target = target or settings.featurize.target
     check_engine(target)
     if target != WAREHOUSE:
+        from ml import mirror
+
         # The engine reads the lake: it must hold every loaded batch.
         mirror.sync(settings)
     command = ["build"]
