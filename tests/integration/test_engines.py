@@ -92,11 +92,14 @@ def test_an_engine_builds_the_warehouse_ml_sets_row_for_row(
 
     # The report reads the exploration marts from the engine that built them.
     marts = report.EngineMarts(settings, engine)
-    query = "select step_name, count_profiles from {table} order by step_number"
-    assert report._rows(marts, query, relations.EDA_EMAIL_FUNNEL) == sql(
-        "select step_name, count_profiles from eda.eda_email_funnel "
-        "order by step_number"
-    )
+    for relation, columns, order in [
+        (relations.EDA_EMAIL_FUNNEL, "step_name, count_profiles", "step_number"),
+        (relations.EDA_DATASET_SUMMARY, "event_type, count_events", "event_type"),
+    ]:
+        query = f"select {columns} from {{table}} order by {order}"  # noqa: S608
+        assert report._rows(marts, query, relation) == sql(
+            query.format(table=".".join(relation))
+        )
     with connect(settings) as conn:
         section = report.data_section(conn, marts)
     marts.close()

@@ -20,7 +20,8 @@ final as (
     select
         event_date,
         event_type,
-        round(count(*) * 100.0 / {{ sample_percent }}) as count_events,
+        cast(round(count(*) * 100.0 / {{ sample_percent }}) as bigint)
+            as count_events,
         count(distinct profile_id) as count_profiles
 
     from events

@@ -61,14 +61,14 @@ final as (
         per_type.event_type,
         catalogue.family as event_family,
         catalogue.event_type is not null as is_known_event_type,
-        round(per_type.count_events * 100.0 / {{ sample_percent }})
+        cast(round(per_type.count_events * 100.0 / {{ sample_percent }}) as bigint)
             as count_events,
         per_type.count_profiles,
         per_type.count_events * 1.0 / totals.count_events as share_of_events,
         per_type.count_profiles * 1.0 / totals.count_profiles as share_of_profiles,
         per_type.first_event_at,
         per_type.last_event_at,
-        round(totals.count_events * 100.0 / {{ sample_percent }})
+        cast(round(totals.count_events * 100.0 / {{ sample_percent }}) as bigint)
             as count_events_all_types,
         totals.count_profiles as count_profiles_all_types,
         totals.first_event_at as first_event_at_all_types,
