@@ -235,6 +235,18 @@ class Settings(BaseSettings):
         """Data folder of the embedded PostgreSQL server."""
         return self.home / "pgdata"
 
+    # Where the duckdb and spark targets of profiles.yml keep their tables
+    # (profiles.yml derives the same paths from ENRICH_HOME).
+    @property
+    def duckdb_path(self) -> Path:
+        """The DuckDB database the ``duckdb`` target builds."""
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def spark_warehouse(self) -> Path:
+        """The folder of the ``spark`` target's tables (``<schema>.db/<table>``)."""
+        return self.home / "spark" / "warehouse"
+
     @property
     def lake(self) -> str:
         """The lake root: ``storage.lake`` (folder, s3:// URL) or ENRICH_HOME/lake."""

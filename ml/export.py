@@ -212,7 +212,7 @@ class _DuckDBReader(_Reader):
     engine = "duckdb"
 
     def __init__(self, settings: Settings) -> None:
-        self.path = settings.home / "warehouse.duckdb"
+        self.path = settings.duckdb_path
         self.conn: Any = None
 
     def close(self) -> None:
@@ -255,7 +255,7 @@ class _SparkReader(_Reader):
     engine = "spark"
 
     def __init__(self, settings: Settings) -> None:
-        self.root = settings.home / "spark" / "warehouse"
+        self.root = settings.spark_warehouse
 
     def _dataset(self, relation: tuple[str, str]) -> Any:
         import pyarrow.dataset as pads

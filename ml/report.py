@@ -182,10 +182,10 @@ class EngineMarts:
 
         self.engine = engine
         if engine == "duckdb":
-            self.conn = duckdb.connect(str(settings.home / "warehouse.duckdb"), True)
+            self.conn = duckdb.connect(str(settings.duckdb_path), True)
             return
         self.conn = duckdb.connect()
-        root = settings.home / "spark" / "warehouse"
+        root = settings.spark_warehouse
         for folder in sorted(root.glob("*.db/*")):
             if any(folder.glob("*.parquet")):
                 schema, table = folder.parent.name[: -len(".db")], folder.name
@@ -214,9 +214,22 @@ class EngineMarts:
         return self.conn.execute(query.format(table=name)).fetchall()
 
 
+class _WarehouseMarts:
+    """The exploration marts the warehouse built, as :class:`EngineMarts` reads."""
+
+    engine = "warehouse"
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def exists(self, relation: tuple[str, str]) -> bool:
+        return warehouse.exists(self.conn, relation)
+
+    def rows(self, query: str, relation: tuple[str, str]) -> list:
+        return _rows(self.conn, query, relation)
+
+
 def _rows(conn: Any, query: str, relation: tuple[str, str], params: Any = None) -> list:
-    if isinstance(conn, EngineMarts):
-        return conn.rows(query, relation)
     from psycopg import sql
 
     statement = sql.SQL(query).format(table=sql.Identifier(*relation))
@@ -225,12 +238,7 @@ def _rows(conn: Any, query: str, relation: tuple[str, str], params: Any = None) 
 
 def _missing(conn: Any, *needed: tuple[str, str]) -> str | None:
     for relation in needed:
-        found = (
-            conn.exists(relation)
-            if isinstance(conn, EngineMarts)
-            else warehouse.exists(conn, relation)
-        )
-        if not found:
+        if not warehouse.exists(conn, relation):
             return ".".join(relation)
     return None
 
@@ -246,17 +254,17 @@ def data_section(conn: Any, marts: EngineMarts | None = None) -> Section:
         marts: The exploration marts of another engine, when it built them.
     """
     section = Section("data", "Data")
-    eda = marts or conn
+    eda = marts or _WarehouseMarts(conn)
     if marts is not None:
         section.items.append(f"The exploration marts were built on {marts.engine}.")
-    absent = _missing(
-        eda,
+    needed = (
         relations.EDA_DATASET_SUMMARY,
         relations.EDA_DAILY_VOLUMES,
         relations.EDA_EMAIL_FUNNEL,
         relations.EDA_EVENT_COOCCURRENCE,
         relations.EDA_CONVERSION_CORRELATION,
     )
+    absent = next((".".join(r) for r in needed if not eda.exists(r)), None)
     if absent:
         section.items.append(f"{absent} does not exist yet: run `enrich featurize`.")
     else:
@@ -268,9 +276,8 @@ def data_section(conn: Any, marts: EngineMarts | None = None) -> Section:
     return section
 
 
-def _volumes(conn: Any, section: Section) -> None:
-    summary = _rows(
-        conn,
+def _volumes(eda: Any, section: Section) -> None:
+    summary = eda.rows(
         "select event_type, count_events, count_profiles, count_events_all_types, "
         "count_profiles_all_types, first_event_at_all_types, "
         "last_event_at_all_types, sample_percent from {table} "
@@ -300,8 +307,7 @@ def _volumes(conn: Any, section: Section) -> None:
             height=0.3 * len(summary) + 1.2,
         )
     )
-    daily = _rows(
-        conn,
+    daily = eda.rows(
         "select event_date, event_type, count_events from {table} "
         "order by event_date, event_type",
         relations.EDA_DAILY_VOLUMES,
@@ -338,9 +344,8 @@ def _volumes(conn: Any, section: Section) -> None:
     )
 
 
-def _funnel(conn: Any, section: Section) -> None:
-    steps = _rows(
-        conn,
+def _funnel(eda: Any, section: Section) -> None:
+    steps = eda.rows(
         "select step_name, count_profiles, share_of_sent, share_of_previous_step "
         "from {table} order by step_number",
         relations.EDA_EMAIL_FUNNEL,
@@ -373,9 +378,8 @@ def _funnel(conn: Any, section: Section) -> None:
     )
 
 
-def _cooccurrence(conn: Any, section: Section) -> None:
-    pairs = _rows(
-        conn,
+def _cooccurrence(eda: Any, section: Section) -> None:
+    pairs = eda.rows(
         "select antecedent_event_type, consequent_event_type, "
         "share_with_consequent_after from {table}",
         relations.EDA_EVENT_COOCCURRENCE,
@@ -430,9 +434,8 @@ def _cooccurrence(conn: Any, section: Section) -> None:
     )
 
 
-def _correlation(conn: Any, section: Section) -> None:
-    rows = _rows(
-        conn,
+def _correlation(eda: Any, section: Section) -> None:
+    rows = eda.rows(
         "select event_type, correlation_with_conversion from {table} "
         "where correlation_with_conversion is not null "
         "order by correlation_with_conversion desc",

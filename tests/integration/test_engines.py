@@ -97,7 +97,7 @@ def test_an_engine_builds_the_warehouse_ml_sets_row_for_row(
         (relations.EDA_DATASET_SUMMARY, "event_type, count_events", "event_type"),
     ]:
         query = f"select {columns} from {{table}} order by {order}"  # noqa: S608
-        assert report._rows(marts, query, relation) == sql(
+        assert marts.rows(query, relation) == sql(
             query.format(table=".".join(relation))
         )
     with connect(settings) as conn:
