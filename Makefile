@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: demo test lint bench bench-data bench-dbt bench-train bench-score bench-audiences bench-pipeline bench-engines clean
+.PHONY: demo test lint bench bench-data bench-dbt bench-train bench-score bench-audiences bench-pipeline bench-engines bench-ceiling clean
 
 ## demo: start the embedded warehouse and run the pipeline on the embedded defaults
 demo: $(VENV)
@@ -27,7 +27,7 @@ lint: $(VENV)
 	.venv/bin/yamllint -s enrich.yml audiences.yml dbt_project.yml profiles.yml selectors.yml prefect.yaml .yamllint models seeds macros tests/dbt
 
 ## bench: every benchmark (an hour or more; results in bench/results/)
-bench: bench-data bench-dbt bench-train bench-score bench-audiences bench-pipeline bench-engines
+bench: bench-data bench-dbt bench-train bench-score bench-audiences bench-pipeline bench-engines bench-ceiling
 
 ## bench-data: generation and loading at 100k and 1M profiles
 bench-data: $(VENV)
@@ -40,6 +40,10 @@ bench-dbt: $(VENV)
 ## bench-train: training at 100k and 1M rows, with the reference random forest
 bench-train: $(VENV)
 	.venv/bin/python bench/bench_train.py
+
+## bench-ceiling: how close to the oracle AUC any model can get on the synthetic data
+bench-ceiling: $(VENV)
+	.venv/bin/python bench/bench_ceiling.py
 
 ## bench-score: scoring and ingest throughput at 1M profiles
 bench-score: $(VENV)

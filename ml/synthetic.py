@@ -23,7 +23,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
@@ -266,6 +266,43 @@ class _Events:
         )
 
 
+@dataclass
+class WindowState:
+    """The simulated world at the start of one window, for analysis only.
+
+    Everything is per profile of one chunk. Not part of the loaded data:
+    ``bench/bench_ceiling.py`` uses it to measure how much of the oracle any
+    model could reach.
+
+    Attributes:
+        number: The window's number; the last one lies past as_of.
+        bounds: The window's (start, end) in epoch ms.
+        created_at: When each profile was created (epoch ms).
+        observable_logit: The conversion logit without the latent term: the
+            attributes' effects plus the shift earned by earlier responses.
+        latent_logit: The profile's own term that no attribute states.
+        fatigue: Exposure fatigue, which drives churn.
+        churned: Churned in an earlier window (silent since).
+        eligible: Existing and not yet converted.
+        p_true: The oracle probability of converting in the window.
+        converts: Whether it did.
+        previous_counts: Events per type in the previous window (empty for
+            the first).
+    """
+
+    number: int
+    bounds: tuple[int, int]
+    created_at: np.ndarray
+    observable_logit: np.ndarray
+    latent_logit: np.ndarray
+    fatigue: np.ndarray
+    churned: np.ndarray
+    eligible: np.ndarray
+    p_true: np.ndarray
+    converts: np.ndarray
+    previous_counts: dict[str, np.ndarray]
+
+
 class _ChunkSimulation:
     """State and draws of one chunk of profiles."""
 
@@ -295,15 +332,18 @@ class _ChunkSimulation:
             channel: rng.random(n) < share for channel, share in CONSENT_SHARE.items()
         }
         self.engagement = rng.lognormal(-0.5 * b.engagement_sd**2, b.engagement_sd, n)
-        self.baseline = (
+        self.attribute_logit = (
             b.base_logit
             + np.take(COUNTRY_EFFECT, self.country)
             + np.take(DEVICE_EFFECT, self.device)
             + np.take(SOURCE_EFFECT, self.source)
             + np.take(TIER_EFFECT, self.tier)
             + np.take(AGE_EFFECT, self.age)
-            + rng.normal(0.0, b.base_logit_sd, n)
         )
+        # The profile's own disposition: no attribute states it, only its
+        # responses hint at it (``interest``).
+        self.latent_logit = rng.normal(0.0, b.base_logit_sd, n)
+        self.baseline = self.attribute_logit + self.latent_logit
         history_start = self.params.windows[0][0]
         as_of_ms = self.params.windows[-1][0]
         is_new = rng.random(n) < 0.3
@@ -351,7 +391,9 @@ class _ChunkSimulation:
 
     # -- simulation -----------------------------------------------------------
 
-    def run(self) -> SyntheticChunk:
+    def run(
+        self, observe: Callable[[WindowState], None] | None = None
+    ) -> SyntheticChunk:
         self.draw_profiles()
         profiles = self.profiles_table()
         b, n, rng = self.behaviour, self.n, self.rng
@@ -363,6 +405,7 @@ class _ChunkSimulation:
         converted = np.zeros(n, dtype=bool)
         churned = np.zeros(n, dtype=bool)
         churn_at = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        counts: dict[str, np.ndarray] = {}
         event_blocks: list[tuple[str, _Events]] = []
         truth_blocks: list[dict[str, np.ndarray]] = []
 
@@ -393,6 +436,15 @@ class _ChunkSimulation:
             p_true = np.where(eligible, propensity * span / horizon_ms, 0.0)
             converts = eligible & (rng.random(n) < p_true)
             converted_at = active_from + (rng.random(n) * span).astype(np.int64)
+            if observe is not None:
+                observe(
+                    WindowState(
+                        number, (start, end), self.created_at,
+                        self.attribute_logit + shift, self.latent_logit,
+                        fatigue.copy(), churned & ~churn_now, eligible, p_true,
+                        converts, counts,
+                    )
+                )  # fmt: skip
             truth_blocks.append(
                 {
                     "row": np.flatnonzero(eligible),
@@ -724,6 +776,24 @@ def generate_chunk(
     if not 0 <= index < params.n_chunks:
         raise ValueError(f"chunk {index} outside 0..{params.n_chunks - 1}")
     return _ChunkSimulation(params, behaviour or Behaviour(), index).run()
+
+
+def observe(
+    params: GeneratorParams,
+    on_window: Callable[[int, WindowState], None],
+    behaviour: Behaviour | None = None,
+) -> None:
+    """Simulate the dataset and show each chunk's state at every window start.
+
+    Args:
+        params: Dataset parameters (the same draws as :func:`generate`).
+        on_window: Called with the chunk number and the state, window by window.
+        behaviour: Rates and effects; the defaults when None.
+    """
+    for index in range(params.n_chunks):
+        _ChunkSimulation(params, behaviour or Behaviour(), index).run(
+            lambda state, index=index: on_window(index, state)
+        )
 
 
 def generate(

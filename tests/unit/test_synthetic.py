@@ -195,3 +195,29 @@ def test_fingerprint_depends_on_every_parameter(params):
     assert other.fingerprint() != params.fingerprint()
     same = dataclasses.replace(params)
     assert same.fingerprint() == params.fingerprint()
+
+
+def test_observed_state_replays_the_generated_truth(params, truth):
+    """observe() draws the same world: its oracle is the truth table's, row for row,
+    and the observable and latent terms add up to the oracle's propensity."""
+    observed = []
+
+    def on_window(chunk, state):
+        observed.append(state.p_true[state.eligible])
+        if state.number == 0:
+            assert not state.previous_counts
+        else:
+            assert sum(c.sum() for c in state.previous_counts.values()) > 0
+        logit = state.observable_logit + state.latent_logit
+        live = state.eligible & (state.p_true > 0)
+        propensity = 1.0 / (1.0 + np.exp(-logit[live]))
+        # p_true is the propensity scaled by the share of the window lived.
+        assert np.all(state.p_true[live] <= propensity + 1e-12)
+        # Profiles alive for the whole window (most; some churn in it) get it all.
+        full = live & (state.created_at < state.bounds[0])
+        whole = np.isclose(state.p_true[full], propensity[full[live]])
+        assert whole.mean() > 0.9
+
+    synthetic.observe(params, on_window)
+    # The truth table lists chunk by chunk, window by window, like observe().
+    assert np.array_equal(np.concatenate(observed), truth["p_true"].to_numpy())
