@@ -4,9 +4,12 @@ In a throw-away ENRICH_HOME it trains and promotes a model on
 ``--train-profiles`` profiles (default parameters, so the tree count is what
 early stopping picks), then replaces the data with ``--profiles`` profiles
 (default 1M), builds their features and exports the scoring set. It then
-runs ``enrich score`` and ``enrich ingest`` as child processes and reports for
-each: wall time (interpreter start and imports included), the step's own time
-from its log, and peak RSS. The back-test table (realised conversion in the
+runs the two steps, scoring (``ml.score.score``) and ingest
+(``ml.ingest.ingest``), each in its own child process, and reports for each:
+wall time (interpreter start and imports included), the step's own time from
+its log, and peak RSS. (``enrich score`` runs the whole Prefect flow around
+them: dbt, export, score, ingest, dbt, back-test; ``bench_pipeline.py``
+measures that stage.) The back-test table (realised conversion in the
 generator's simulated future by score decile) comes from the same run.
 
 Targets (project issue): score + ingest >= 100k profiles/s end to end on 2
@@ -24,7 +27,6 @@ import itertools
 import re
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 try:  # run as a script (python bench/bench_score.py, make bench-score)
@@ -39,7 +41,14 @@ except ImportError:  # run as a module (python -m bench.bench_score)
         write_results,
     )
 
-ENRICH = str(Path(sys.executable).parent / "enrich")
+# One step in a fresh interpreter, its progress on stderr like the CLI's.
+STEP = (
+    "import logging, sys\n"
+    "logging.basicConfig(level=logging.INFO, format='%(message)s')\n"
+    "from ml.config import load_settings\n"
+    "from ml import {module}\n"
+    "{module}.{module}(load_settings())\n"
+)
 TARGET_PROFILES_PER_S = 100_000
 TARGET_PEAK_BYTES = 2 << 30
 _SCORED = re.compile(r"([\d,]+) profiles scored in ([\d.]+) s")
@@ -95,10 +104,10 @@ def measure(profiles: int, train_profiles: int, seed: int, as_of: dt.date) -> di
 
     with fresh_home(f"score-{profiles}") as settings:
         scoring = prepare(settings, profiles, train_profiles, seed, as_of)
-        say("enrich score ...")
-        scored = run_measured([ENRICH, "score"])
-        say("enrich ingest ...")
-        ingested = run_measured([ENRICH, "ingest"])
+        say("score ...")
+        scored = run_measured([sys.executable, "-c", STEP.format(module="score")])
+        say("ingest ...")
+        ingested = run_measured([sys.executable, "-c", STEP.format(module="ingest")])
         score_s = _step_seconds(_SCORED, scored["log"])
         ingest_s = _step_seconds(_INGESTED, ingested["log"])
         wall_s = scored["wall_s"] + ingested["wall_s"]

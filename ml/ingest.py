@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -252,7 +253,7 @@ def _copy_checked(
                 raise IngestError(f"Refused: {exc} Nothing was ingested.") from None
             table = _read_part(local, part, scored)
             _check_values(table, part, manifest, constants)
-            warehouse.copy_arrow(conn, child, table.select(VARYING))
+            warehouse.copy_arrow(conn, child, table.select(VARYING), binary=True)
             profile_ids.append(table["profile_id"])
             rows += table.num_rows
             logger.info(
@@ -266,23 +267,28 @@ def _copy_checked(
             f"Refused: {scored.folder} holds {rows:,} rows, its manifest says "
             f"{int(manifest['rows']):,}. Nothing was ingested."
         )
-    _check_unique(
-        pa.chunked_array([c for ids in profile_ids for c in ids.chunks]), scored
-    )
-    if not warehouse.exists(conn, relations.PROFILES_ENRICHED):
-        raise IngestError(
-            f"The profile store {'.'.join(relations.PROFILES_ENRICHED)} does not "
-            "exist yet: run `enrich featurize` first. Nothing was ingested."
-        )
-    unknown = conn.execute(
-        sql.SQL(
-            "select count(*), (array_agg(scores.profile_id "
-            "order by scores.profile_id))[1:%s] "
-            "from {} as scores where not exists (select from {} as profiles "
-            "where profiles.profile_id = scores.profile_id)"
-        ).format(sql.Identifier(*child), sql.Identifier(*relations.PROFILES_ENRICHED)),
-        [EXAMPLES],
-    ).fetchone()
+    ids = pa.chunked_array([c for ids in profile_ids for c in ids.chunks])
+    # The duplicate check runs here while the server looks for unknown profiles.
+    with ThreadPoolExecutor(1, thread_name_prefix="ingest") as pool:
+        unique = pool.submit(_check_unique, ids, scored)
+        if not warehouse.exists(conn, relations.PROFILES_ENRICHED):
+            unique.result()
+            raise IngestError(
+                f"The profile store {'.'.join(relations.PROFILES_ENRICHED)} does not "
+                "exist yet: run `enrich featurize` first. Nothing was ingested."
+            )
+        unknown = conn.execute(
+            sql.SQL(
+                "select count(*), (array_agg(scores.profile_id "
+                "order by scores.profile_id))[1:%s] "
+                "from {} as scores where not exists (select from {} as profiles "
+                "where profiles.profile_id = scores.profile_id)"
+            ).format(
+                sql.Identifier(*child), sql.Identifier(*relations.PROFILES_ENRICHED)
+            ),
+            [EXAMPLES],
+        ).fetchone()
+        unique.result()
     if unknown[0]:
         raise IngestError(
             f"Refused: {unknown[0]:,} scored profile(s) are not in the profile "
@@ -325,7 +331,24 @@ def _read_part(local: Path, part: dict[str, Any], scored: score.Scored) -> pa.Ta
             f"Refused: {part['file']} of {scored.folder} holds {table.num_rows:,} "
             f"rows, its manifest says {int(part['rows']):,}. Nothing was ingested."
         )
-    return table
+    return _typed(table.select(STORED), part, scored)
+
+
+def _typed(table: pa.Table, part: dict[str, Any], scored: score.Scored) -> pa.Table:
+    """The columns in the stored types (binary COPY takes nothing else)."""
+    expected = pa.schema([score.SCHEMA.field(name) for name in table.column_names])
+    try:
+        return table.cast(expected)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        found = ", ".join(
+            f"{field.name} {field.type}"
+            for field in table.schema
+            if field.type != expected.field(field.name).type
+        )
+        raise IngestError(
+            f"Refused: {part['file']} of {scored.folder} has columns of other types "
+            f"({found}; {exc}). Nothing was ingested."
+        ) from None
 
 
 def _check_values(

@@ -10,7 +10,7 @@ Each row: the profile, its calibrated propensity, percentile and decile within
 the run (10 = highest), the three features with the largest SHAP contributions
 (with their signed contributions in the model's log-odds), model name and
 version, as_of, scored_at and the run id. SHAP values are CatBoost's own,
-looked up per tree and leaf (see :class:`Explainer`), so explaining a million
+looked up per tree and leaf (see :mod:`ml.explain`), so explaining a million
 profiles costs seconds, not minutes.
 
 Memory stays bounded: one chunk of features at a time, plus one float per
@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
-import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -38,6 +37,7 @@ import pyarrow.parquet as pq
 from ml import export, registry, relations, warehouse
 from ml.config import Settings
 from ml.errors import EnrichError, StorageError
+from ml.explain import TABLES_FILE, Explainer
 from ml.lake import Lake, complete_folders, open_lake, verified_part, write_part
 
 logger = logging.getLogger(__name__)
@@ -69,6 +69,16 @@ SCHEMA = pa.schema(
 )
 
 
+# Columns worth dictionary-encoding in the parts (not the unique profile ids
+# or the scores themselves, where trying costs time and saves nothing).
+DICTIONARY_COLUMNS = [
+    "decile",
+    *(f"reason_{n}" for n in range(1, REASONS + 1)),
+    "model_name",
+    "run_id",
+]
+
+
 class ScoreError(EnrichError):
     """Scoring cannot run (no model, no scoring export, mismatched features)."""
 
@@ -82,6 +92,7 @@ class ScoringModel:
     calibrator: Any  # ml.train.Calibrator
     features: list[str]
     categorical: list[str]
+    explainer: Explainer
 
 
 @dataclass
@@ -117,93 +128,25 @@ def load_model(settings: Settings, version: int | None = None) -> ScoringModel:
             f"{lake.url(folder)} are incomplete: train again (`enrich train`)."
         )
     model = CatBoostClassifier()
+    features = list(manifest["features"])
     with tempfile.TemporaryDirectory(prefix="enrich-model-") as scratch:
         local = lake.get_file(f"{folder}/model.cbm", Path(scratch) / "model.cbm")
         model.load_model(str(local))
+        # The SHAP tables training stored (versions trained before they were
+        # stored learn every table while they score).
+        explainer = Explainer(model, len(features))
+        if TABLES_FILE in manifest["files"]:
+            tables = lake.get_file(f"{folder}/{TABLES_FILE}", Path(scratch) / "t.npz")
+            explainer = Explainer.load(model, len(features), tables)
     calibration = manifest["calibration"]
     return ScoringModel(
         found,
         model,
         train.Calibrator(float(calibration["a"]), float(calibration["b"])),
-        list(manifest["features"]),
+        features,
         list(manifest["categorical_features"]),
+        explainer,
     )
-
-
-class Explainer:
-    """Exact SHAP values of a CatBoost model, by table lookup per tree.
-
-    For one tree, a row's SHAP vector depends only on the leaf the row
-    reaches. So each (tree, leaf) pair is explained once, by CatBoost itself
-    on a one-tree copy of the model, the first time a row reaches it; every
-    row then adds a few table entries per tree. The result equals
-    ``get_feature_importance(type="ShapValues")`` (without the bias column).
-    """
-
-    BLOCK_ROWS = 16_384
-
-    def __init__(self, model: Any, n_features: int) -> None:
-        self.model = model
-        self.n_features = n_features
-        self.trees = int(model.tree_count_)
-        counts = [int(c) for c in model.get_tree_leaf_counts()]
-        self._full = [np.zeros((count, n_features)) for count in counts]
-        self._known = [np.zeros(count, dtype=bool) for count in counts]
-        # Per tree: the features it touches and their table, feature-major,
-        # replaced as one tuple so a reader in another thread sees a pair.
-        self._compact = [(np.zeros(0, dtype=np.intp), np.zeros((0, c))) for c in counts]
-        self._lock = threading.Lock()
-
-    def contributions(self, pool: Any, leaves: np.ndarray) -> np.ndarray:
-        """SHAP values of the pool's rows, feature-major: shape (features, rows).
-
-        Args:
-            pool: The rows as a CatBoost ``Pool``.
-            leaves: ``model.calc_leaf_indexes(pool)``, shape (rows, trees).
-        """
-        by_tree = np.ascontiguousarray(leaves.T)
-        with self._lock:  # tables only grow: later readers see a superset
-            self._learn(pool, by_tree)
-        size = by_tree.shape[1]
-        result = np.zeros((self.n_features, size))
-        # Blocks of rows small enough for the sums to stay in the CPU cache
-        # while every tree adds to them (1.7x faster than whole chunks).
-        for start in range(0, size, self.BLOCK_ROWS):
-            stop = min(size, start + self.BLOCK_ROWS)
-            block = result[:, start:stop]
-            for tree in range(self.trees):
-                index = by_tree[tree, start:stop]
-                used, table = self._compact[tree]
-                for row, feature in enumerate(used):
-                    block[feature] += table[row].take(index)
-        return result
-
-    def _learn(self, pool: Any, by_tree: np.ndarray) -> None:
-        """Explain the (tree, leaf) pairs these rows reach for the first time."""
-        # One scatter over every (tree, leaf) pair finds the trees to visit;
-        # after the first chunks there are none.
-        widest = max(known.size for known in self._known)
-        reached = np.zeros((self.trees, widest), dtype=bool)
-        np.put_along_axis(reached, by_tree, True, axis=1)
-        for tree in range(self.trees):
-            missing = np.flatnonzero(
-                reached[tree, : self._known[tree].size] & ~self._known[tree]
-            )
-            if missing.size == 0:
-                continue
-            # One row per missing leaf stands for every row that reaches it.
-            index = by_tree[tree]
-            some_row = np.full(self._known[tree].size, -1)
-            some_row[index] = np.arange(index.size)
-            rows = some_row[missing].tolist()
-            single = self.model.copy()
-            single.shrink(ntree_end=tree + 1, ntree_start=tree)
-            values = single.get_feature_importance(pool.slice(rows), type="ShapValues")
-            self._full[tree][missing] = values[:, :-1]
-            self._known[tree][missing] = True
-            used = np.flatnonzero(np.any(self._full[tree] != 0, axis=0))
-            table = np.ascontiguousarray(self._full[tree][:, used].T)
-            self._compact[tree] = (used, table)
 
 
 def top_reasons(
@@ -314,7 +257,7 @@ def score(
     as_of_at = dt.datetime.fromisoformat(exported.manifest["as_of"])
     lake = open_lake(settings)
     folder = f"{INGRESS}/{DATASET}/scored_at={run_id}"
-    explainer = Explainer(loaded.model, len(loaded.features))
+    explainer = loaded.explainer
     logger.info(
         "scoring %s profiles as of %s with %s v%d (%d trees)",
         f"{exported.rows:,}",
@@ -347,7 +290,7 @@ def score(
         with ThreadPoolExecutor(workers, thread_name_prefix="score") as pool:
             pending: deque[Future] = deque()
             for chunk in _chunks(settings, lake, exported, loaded, scratch):
-                pending.append(pool.submit(_score_chunk, chunk, loaded, explainer))
+                pending.append(pool.submit(_score_chunk, chunk, loaded))
                 if len(pending) >= workers:
                     keep(pending.popleft().result())
             while pending:
@@ -362,8 +305,8 @@ def score(
             "scored_at": pa.scalar(scored_at, pa.timestamp("us", tz="UTC")),
             "run_id": pa.scalar(run_id, pa.string()),
         }
-        parts = []
-        for path in chunk_files:
+
+        def finish(number: int, path: Path) -> dict[str, Any]:
             table = pq.read_table(path)
             path.unlink()
             percentile, decile = rank(table["propensity"].to_numpy(), everyone)
@@ -372,7 +315,13 @@ def score(
             for name, value in constants.items():
                 table = table.append_column(name, pa.repeat(value, table.num_rows))
             table = table.select(SCHEMA.names).cast(SCHEMA)
-            parts.append(write_part(lake, table, folder, len(parts), scratch))
+            return write_part(
+                lake, table, folder, number, scratch, dictionary=DICTIONARY_COLUMNS
+            )
+
+        # Parquet encoding, checksums and uploads release the GIL.
+        with ThreadPoolExecutor(workers, thread_name_prefix="score") as pool:
+            parts = list(pool.map(finish, range(len(chunk_files)), chunk_files))
     manifest = {
         "format_version": FORMAT_VERSION,
         "dataset": DATASET,
@@ -429,9 +378,7 @@ def _chunks(
             local.unlink()
 
 
-def _score_chunk(
-    chunk: pa.Table, loaded: ScoringModel, explainer: Explainer
-) -> pa.Table:
+def _score_chunk(chunk: pa.Table, loaded: ScoringModel) -> pa.Table:
     """Propensities and top reasons of one chunk (no ranks yet)."""
     from catboost import Pool
 
@@ -439,11 +386,12 @@ def _score_chunk(
 
     frame = train.prepare(chunk.to_pandas(), loaded.features, loaded.categorical)
     pool = Pool(frame[loaded.features], cat_features=loaded.categorical)
-    raw = loaded.model.predict_proba(pool, thread_count=1)[:, 1]
-    propensity = loaded.calibrator.apply(raw)
     leaves = loaded.model.calc_leaf_indexes(pool, thread_count=1)
-    contributions = explainer.contributions(pool, leaves)
+    contributions = loaded.explainer.contributions(pool, leaves)
     del leaves
+    # SHAP values add up to the raw score: no second pass through the trees.
+    raw = 1.0 / (1.0 + np.exp(-loaded.explainer.raw_scores(contributions)))
+    propensity = loaded.calibrator.apply(raw)
     columns: dict[str, pa.Array] = {
         "profile_id": chunk["profile_id"].combine_chunks(),
         "propensity": pa.array(propensity, pa.float64()),

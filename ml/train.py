@@ -29,6 +29,7 @@ import pyarrow as pa
 from ml import export, relations, warehouse
 from ml.config import Settings, TrainSettings
 from ml.errors import EnrichError
+from ml.explain import Explainer
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class TrainedModel:
     params: dict[str, Any]
     seconds: float
     holdout_scores: pd.DataFrame = field(repr=False)
+    explainer: Explainer | None = field(default=None, repr=False)
 
 
 # -- data -------------------------------------------------------------------------
@@ -690,6 +692,10 @@ def train(
     )
     clock = time.perf_counter()
     explained = importance(model, data, config)
+    # Scoring looks SHAP values up per (tree, leaf): explain the leaves the
+    # training rows reach now, once, and store the tables with the model.
+    explainer = Explainer(model, len(data.features))
+    explainer.learn(_pool(data.train, data, with_label=False))
     timings["shap"] = time.perf_counter() - clock
     return TrainedModel(
         model=model,
@@ -729,4 +735,5 @@ def train(
                 "score": scores,
             }
         ),
+        explainer=explainer,
     )

@@ -383,12 +383,26 @@ def attach_partitions(conn: Any, parts: list[tuple[tuple[str, str], str]]) -> No
 
 
 def copy_arrow(
-    conn: Any, target: tuple[str, str], table: Any, batch_id: str | None = None
+    conn: Any,
+    target: tuple[str, str],
+    table: Any,
+    batch_id: str | None = None,
+    binary: bool = False,
 ) -> None:
-    """COPY an Arrow table (plus its batch id, if given) into ``target`` as CSV.
+    """COPY an Arrow table (plus its batch id, if given) into ``target``.
 
     A writer thread sends each slice while the next one is formatted, so the
-    client's CSV writing and the server's parsing overlap on two cores.
+    client's formatting and the server's parsing overlap on two cores.
+
+    Args:
+        conn: The connection (its transaction holds the rows).
+        target: Schema and table.
+        table: The rows; its column names are the target's.
+        batch_id: Sent as a ``batch_id`` column when given.
+        binary: Send PostgreSQL's binary format (encoded by pgpq) instead of
+            CSV: the server parses numbers about twice as fast. The Arrow
+            types must then be the columns' exactly (string: text, float64:
+            double precision, int16: smallint, ...).
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -399,13 +413,23 @@ def copy_arrow(
         table = table.append_column(
             "batch_id", pa.repeat(pa.scalar(batch_id, pa.string()), table.num_rows)
         )
-    statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
+    statement = sql.SQL("copy {} ({}) from stdin (format {})").format(
         sql.Identifier(*target),
         sql.SQL(", ").join(sql.Identifier(name) for name in table.column_names),
+        sql.SQL("binary" if binary else "csv"),
     )
-    options = pacsv.WriteOptions(include_header=False)
     cursor = conn.cursor()
     with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+        if binary:
+            from pgpq import ArrowToPostgresBinaryEncoder
+
+            encoder = ArrowToPostgresBinaryEncoder(table.schema)
+            copy.write(encoder.write_header())
+            for batch in table.to_batches(max_chunksize=COPY_SLICE_ROWS):
+                copy.write(encoder.write_batch(batch))
+            copy.write(encoder.finish())
+            return
+        options = pacsv.WriteOptions(include_header=False)
         for start in range(0, table.num_rows, COPY_SLICE_ROWS):
             sink = pa.BufferOutputStream()
             pacsv.write_csv(table.slice(start, COPY_SLICE_ROWS), sink, options)

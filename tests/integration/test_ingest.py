@@ -71,6 +71,28 @@ def test_every_eligible_profile_has_exactly_one_current_score(ingested, settings
     assert sql(STATE)[0][0] == before[0]
 
 
+def test_the_warehouse_holds_the_lakes_scores_exactly(ingested, settings, sql):
+    """Binary COPY: every value as the scores dataset has it, bit for bit."""
+    scored = ingest.latest_scores(settings)
+    lake = open_lake(settings)
+    parts = [
+        pq.read_table(pa.BufferReader(lake.get_bytes(f"{scored.folder}/{p['file']}")))
+        for p in scored.manifest["parts"]
+    ]
+    expected = pa.concat_tables(parts).sort_by("profile_id")
+    names = [n for n in ingest.VARYING if n != "profile_id"]
+    rows = sql(
+        "select profile_id, propensity, percentile, decile, reason_1, "
+        "reason_1_shap, reason_2, reason_2_shap, reason_3, reason_3_shap "
+        "from scores.propensity_scores where run_id = %s "
+        'order by profile_id collate "C"',
+        [scored.manifest["run_id"]],
+    )
+    assert [row[0] for row in rows] == expected["profile_id"].to_pylist()
+    for index, name in enumerate(names, start=1):
+        assert [row[index] for row in rows] == expected[name].to_pylist(), name
+
+
 def test_backtest_ranks_realised_conversion_by_decile(ingested, settings):
     import pandas as pd
 
@@ -157,6 +179,31 @@ BAD = {
         "not in the profile store.*99999999999999999999",
     ),
     "truncated": (lambda data: data[: len(data) // 2], None, "not a readable Parquet"),
+    "text_propensity": (
+        _table_edit(
+            lambda t: t.set_column(
+                t.column_names.index("propensity"),
+                "propensity",
+                pa.array(["high"] * t.num_rows),
+            )
+        ),
+        None,
+        "columns of other types \\(propensity string",
+    ),
+    "wider_types": (  # int64 deciles and float32 reasons are fine once cast...
+        _table_edit(
+            lambda t: _set(
+                t.set_column(
+                    t.column_names.index("decile"), "decile", t["decile"].cast("int64")
+                ),
+                "propensity",
+                2,
+                -0.25,
+            )
+        ),
+        None,
+        "not probabilities.*-0.25",  # ... and still checked
+    ),
     "manifest_rows": (
         None,
         lambda m: m.update(rows=m["rows"] + 1),

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml import score
+from ml import explain, score
 
 
 @pytest.fixture(scope="module")
@@ -51,13 +51,64 @@ def test_table_lookup_equals_catboost_shap_also_for_leaves_seen_later(
     from catboost import Pool
 
     model, frame, categorical = model_and_rows
-    explainer = score.Explainer(model, frame.shape[1])
+    explainer = explain.Explainer(model, frame.shape[1])
     for rows in (frame[:200], frame[3_000:]):  # the second chunk reaches new leaves
         pool = Pool(rows, cat_features=categorical)
         mine = explainer.contributions(pool, model.calc_leaf_indexes(pool))
         theirs = model.get_feature_importance(pool, type="ShapValues")[:, :-1]
         np.testing.assert_allclose(mine.T, theirs, rtol=0, atol=1e-9)
     assert all(known.any() for known in explainer._known)
+
+
+def test_shap_values_add_up_to_the_models_raw_score(model_and_rows):
+    from catboost import Pool
+
+    model, frame, categorical = model_and_rows
+    explainer = explain.Explainer(model, frame.shape[1])
+    pool = Pool(frame[3_000:], cat_features=categorical)
+    contributions = explainer.contributions(pool, model.calc_leaf_indexes(pool))
+    raw = explainer.raw_scores(contributions)
+    expected = model.predict(pool, prediction_type="RawFormulaVal")
+    np.testing.assert_allclose(raw, expected, rtol=0, atol=1e-9)
+    probability = model.predict_proba(pool)[:, 1]
+    np.testing.assert_allclose(1 / (1 + np.exp(-raw)), probability, atol=1e-12)
+
+
+def test_stored_tables_explain_like_fresh_ones_and_learn_what_they_lack(
+    model_and_rows, tmp_path
+):
+    from catboost import Pool
+
+    model, frame, categorical = model_and_rows
+    trained = explain.Explainer(model, frame.shape[1])
+    trained.learn(Pool(frame[:300], cat_features=categorical))
+    trained.save(tmp_path / explain.TABLES_FILE)
+    loaded = explain.Explainer.load(
+        model, frame.shape[1], tmp_path / explain.TABLES_FILE
+    )
+    learned = [known.sum() for known in loaded._known]
+    assert learned == [known.sum() for known in trained._known]
+    assert sum(learned) < sum(known.size for known in loaded._known)
+    pool = Pool(frame[3_000:], cat_features=categorical)
+    mine = loaded.contributions(pool, model.calc_leaf_indexes(pool))
+    theirs = model.get_feature_importance(pool, type="ShapValues")
+    np.testing.assert_allclose(mine.T, theirs[:, :-1], rtol=0, atol=1e-9)
+    assert loaded.expected_value == pytest.approx(theirs[0, -1], abs=1e-12)
+    # Leaves no stored row reached were explained as scoring reached them.
+    assert sum(known.sum() for known in loaded._known) > sum(learned)
+
+
+def test_tables_of_another_model_are_refused(model_and_rows, tmp_path):
+    from catboost import Pool
+
+    model, frame, categorical = model_and_rows
+    other = model.copy()
+    other.shrink(ntree_end=10)
+    explainer = explain.Explainer(other, frame.shape[1])
+    explainer.learn(Pool(frame[:50], cat_features=categorical))
+    explainer.save(tmp_path / "other.npz")
+    with pytest.raises(ValueError, match="does not match"):
+        explain.Explainer.load(model, frame.shape[1], tmp_path / "other.npz")
 
 
 def test_reasons_are_the_largest_contributions_in_order_with_their_sign():
