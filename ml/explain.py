@@ -131,7 +131,7 @@ class Explainer:
         if self.expected_value is None:
             # The model's expected value: the last column of its SHAP values.
             first = self.model.get_feature_importance(
-                pool.slice([0]), type="ShapValues"
+                pool.slice([0]), type="ShapValues", thread_count=1
             )
             self.expected_value = float(first[0, -1])
         # One scatter over every (tree, leaf) pair finds the trees to visit;
@@ -152,7 +152,10 @@ class Explainer:
             rows = some_row[missing].tolist()
             single = self.model.copy()
             single.shrink(ntree_end=tree + 1, ntree_start=tree)
-            values = single.get_feature_importance(pool.slice(rows), type="ShapValues")
+            # One thread: CatBoost's default (every core) costs 3x per call.
+            values = single.get_feature_importance(
+                pool.slice(rows), type="ShapValues", thread_count=1
+            )
             self._full[tree][missing] = values[:, :-1]
             self._known[tree][missing] = True
             self._compact[tree] = _compact(self._full[tree])
