@@ -694,8 +694,10 @@ def train(
     explained = importance(model, data, config)
     # Scoring looks SHAP values up per (tree, leaf): explain the leaves the
     # training rows reach now, once, and store the tables with the model.
+    # Every part, the holdout last: it is the closest to the scoring rows.
     explainer = Explainer(model, len(data.features))
-    explainer.learn(_pool(data.train, data, with_label=False))
+    for part in (data.train, data.validation, data.holdout):
+        explainer.learn(_pool(part, data, with_label=False))
     timings["shap"] = time.perf_counter() - clock
     return TrainedModel(
         model=model,
