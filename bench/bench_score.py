@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
 import re
 import sys
 import time
@@ -72,7 +73,7 @@ def prepare(
     Returns:
         The scoring export of the ``profiles`` data.
     """
-    from ml import export, featurize, load, registry, synthetic, train
+    from ml import export, featurize, load, registry, synthetic, train, warehouse
 
     say(f"training data: {train_profiles:,} profiles, dbt, export, train ...")
     small = synthetic.GeneratorParams(
@@ -94,6 +95,11 @@ def prepare(
         settings, full_refresh=True, select=["+ml_scoring_set", "+profiles_enriched"]
     )
     [scoring] = export.export(settings, ["ml_scoring_set"])
+    # The build wrote gigabytes: flush them now, or the measured steps below
+    # wait behind the server's checkpoint and the kernel's writeback.
+    with warehouse.connect(settings, autocommit=True) as conn:
+        conn.execute("checkpoint")
+    os.sync()
     say(f"prepared in {time.perf_counter() - clock:.0f} s")
     return scoring
 
