@@ -91,10 +91,10 @@ class TrainSettings(BaseModel):
     """The propensity model: CatBoost parameters, split, leakage audit."""
 
     model_name: str = Field("subscription_propensity", pattern=r"^[a-z][a-z0-9_]*$")
-    iterations: int = Field(1000, ge=1)
-    learning_rate: float = Field(0.05, gt=0, le=1)
-    depth: int = Field(4, ge=1, le=12)
-    early_stopping_rounds: int = Field(100, ge=1)
+    iterations: int = Field(600, ge=1)
+    learning_rate: float = Field(0.08, gt=0, le=1)
+    depth: int = Field(6, ge=1, le=12)
+    early_stopping_rounds: int = Field(50, ge=1)
     thread_count: int = Field(2, ge=1)
     seed: int = 7
     # Reweight positives by sqrt(negatives/positives) while fitting; the

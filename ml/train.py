@@ -37,6 +37,10 @@ KEYS = ("profile_id", "cutoff_at")
 LABEL = "label"
 
 
+# Rows explained at a time when training stores the SHAP tables.
+EXPLAIN_SLICE_ROWS = 100_000
+
+
 class TrainError(EnrichError):
     """Training cannot run or its checks failed (the message says which)."""
 
@@ -694,10 +698,13 @@ def train(
     explained = importance(model, data, config)
     # Scoring looks SHAP values up per (tree, leaf): explain the leaves the
     # training rows reach now, once, and store the tables with the model.
-    # Every part, the holdout last: it is the closest to the scoring rows.
+    # Every part, the holdout last (the closest to the scoring rows), in
+    # slices: the leaf indexes of every tree for every row add up.
     explainer = Explainer(model, len(data.features))
     for part in (data.train, data.validation, data.holdout):
-        explainer.learn(_pool(part, data, with_label=False))
+        for start in range(0, len(part), EXPLAIN_SLICE_ROWS):
+            rows = part.iloc[start : start + EXPLAIN_SLICE_ROWS]
+            explainer.learn(_pool(rows, data, with_label=False))
     timings["shap"] = time.perf_counter() - clock
     return TrainedModel(
         model=model,
