@@ -696,10 +696,10 @@ def train(
     )
     clock = time.perf_counter()
     explained = importance(model, data, config)
-    # Scoring looks SHAP values up per (tree, leaf): explain the leaves the
-    # training rows reach now, once, and store the tables with the model.
-    # Every part, the holdout last (the closest to the scoring rows), in
-    # slices: the leaf indexes of every tree for every row add up.
+    # Scoring looks SHAP values up per (tree, leaf): explain the leaves every
+    # part reaches now, once (the holdout, the closest to the scoring rows,
+    # last; in slices, as leaf indexes of every tree per row add up) and
+    # store the tables with the model.
     explainer = Explainer(model, len(data.features))
     for part in (data.train, data.validation, data.holdout):
         for start in range(0, len(part), EXPLAIN_SLICE_ROWS):
