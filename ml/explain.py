@@ -38,8 +38,12 @@ class Explainer:
         self._complete = False
         self.expected_value: float | None = None
         # Per tree: the features it touches and their table, feature-major,
-        # replaced as one tuple so a reader in another thread sees a pair.
-        self._compact = [(np.zeros(0, dtype=np.intp), np.zeros((0, c))) for c in counts]
+        # and 1.0 for each leaf not explained yet (None once all are),
+        # replaced as one tuple so a reader in another thread sees one state.
+        self._compact = [
+            _compact(full, known)
+            for full, known in zip(self._full, self._known, strict=True)
+        ]
         self._lock = threading.Lock()
 
     # -- tables --------------------------------------------------------------------
@@ -54,7 +58,7 @@ class Explainer:
         if leaves is None:
             leaves = self.model.calc_leaf_indexes(pool)
         with self._lock:
-            self._learn(pool, np.ascontiguousarray(leaves.T))
+            self._learn(pool, np.ascontiguousarray(leaves.T), None)
 
     def save(self, path: Path) -> None:
         """Write the tables learned so far (compressed: most entries are zero)."""
@@ -88,7 +92,9 @@ class Explainer:
                 leaves = slice(bounds[tree], bounds[tree + 1])
                 explainer._full[tree] = full[leaves].copy()
                 explainer._known[tree] = known[leaves].copy()
-                explainer._compact[tree] = _compact(explainer._full[tree])
+                explainer._compact[tree] = _compact(
+                    explainer._full[tree], explainer._known[tree]
+                )
             value = float(stored["expected_value"][0])
             explainer.expected_value = None if np.isnan(value) else value
         explainer._complete = all(k.all() for k in explainer._known)
@@ -103,23 +109,41 @@ class Explainer:
             pool: The rows as a CatBoost ``Pool``.
             leaves: ``model.calc_leaf_indexes(pool)``, shape (rows, trees).
         """
-        by_tree = np.ascontiguousarray(leaves.T)
-        if not self._complete:
-            with self._lock:  # tables only grow: later readers see a superset
-                self._learn(pool, by_tree)
-        size = by_tree.shape[1]
+        result, missing = self._lookup(leaves)
+        if missing is not None and missing.any():
+            # Rows that reached a leaf not explained yet: explain it, then
+            # look those rows up again (tables only grow, so a row another
+            # thread's learning completed in between is simply redone).
+            rows = np.flatnonzero(missing)
+            with self._lock:
+                self._learn(pool, np.ascontiguousarray(leaves[rows].T), rows)
+            result[:, rows] = self._lookup(leaves[rows])[0]
+        return result
+
+    def _lookup(self, leaves: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The rows' SHAP values from the tables, and unexplained leaves per row.
+
+        The second value counts, per row, the leaves it reached that are not
+        explained yet; None when every leaf of the model is.
+        """
+        size = leaves.shape[0]
         result = np.zeros((self.n_features, size))
+        missing = None if self._complete else np.zeros(size)
         # Blocks of rows small enough for the sums to stay in the CPU cache
-        # while every tree adds to them (1.7x faster than whole chunks).
+        # while every tree adds to them (1.7x faster than whole chunks), each
+        # block's leaf indexes turned tree-major on its own.
         for start in range(0, size, self.BLOCK_ROWS):
             stop = min(size, start + self.BLOCK_ROWS)
             block = result[:, start:stop]
+            by_tree = np.ascontiguousarray(leaves[start:stop].T)
             for tree in range(self.trees):
-                index = by_tree[tree, start:stop]
-                used, table = self._compact[tree]
+                index = by_tree[tree]
+                used, table, unknown = self._compact[tree]
                 for row, feature in enumerate(used):
                     block[feature] += table[row].take(index)
-        return result
+                if missing is not None and unknown is not None:
+                    missing[start:stop] += unknown.take(index)
+        return result, missing
 
     def raw_scores(self, contributions: np.ndarray) -> np.ndarray:
         """The model's raw scores (log-odds) from the rows' SHAP values."""
@@ -127,15 +151,15 @@ class Explainer:
             raise ValueError("no expected value yet: learn from some rows first")
         return contributions.sum(axis=0) + self.expected_value
 
-    def _learn(self, pool: Any, by_tree: np.ndarray) -> None:
+    def _learn(self, pool: Any, by_tree: np.ndarray, rows: np.ndarray | None) -> None:
+        """Explain the leaves ``by_tree`` reaches; ``rows``: their rows in the pool."""
         if self.expected_value is None:
             # The model's expected value: the last column of its SHAP values.
             first = self.model.get_feature_importance(
                 pool.slice([0]), type="ShapValues", thread_count=1
             )
             self.expected_value = float(first[0, -1])
-        # One scatter over every (tree, leaf) pair finds the trees to visit;
-        # once every leaf is known there are none, and no scatter either.
+        # One scatter over every (tree, leaf) pair finds the trees to visit.
         widest = max(known.size for known in self._known)
         reached = np.zeros((self.trees, widest), dtype=bool)
         np.put_along_axis(reached, by_tree, True, axis=1)
@@ -149,20 +173,25 @@ class Explainer:
             index = by_tree[tree]
             some_row = np.full(self._known[tree].size, -1)
             some_row[index] = np.arange(index.size)
-            rows = some_row[missing].tolist()
+            chosen = some_row[missing]
+            if rows is not None:
+                chosen = rows[chosen]
             single = self.model.copy()
             single.shrink(ntree_end=tree + 1, ntree_start=tree)
             # One thread: CatBoost's default (every core) costs 3x per call.
             values = single.get_feature_importance(
-                pool.slice(rows), type="ShapValues", thread_count=1
+                pool.slice(chosen.tolist()), type="ShapValues", thread_count=1
             )
             self._full[tree][missing] = values[:, :-1]
             self._known[tree][missing] = True
-            self._compact[tree] = _compact(self._full[tree])
+            self._compact[tree] = _compact(self._full[tree], self._known[tree])
         self._complete = all(known.all() for known in self._known)
 
 
-def _compact(full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The features a tree touches and their table, feature-major."""
+def _compact(
+    full: np.ndarray, known: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """A tree's features, their table (feature-major), and its unknown leaves."""
     used = np.flatnonzero(np.any(full != 0, axis=0))
-    return used, np.ascontiguousarray(full[:, used].T)
+    unknown = None if known.all() else (~known).astype(np.float64)
+    return used, np.ascontiguousarray(full[:, used].T), unknown

@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,10 @@ STORED = tuple(score.SCHEMA.names)
 CONSTANT = ("model_name", "model_version", "as_of", "scored_at", "run_id")
 VARYING = tuple(name for name in STORED if name not in CONSTANT)
 EXAMPLES = 3
+# The statistics target of a new partition's first ANALYZE: 3,000 sampled
+# rows give the planner what it needs here (row count, one row per profile)
+# in 0.02 s; PostgreSQL's default (100: 30,000 rows) takes 0.3 s at 1M rows.
+STATISTICS_TARGET = 10
 
 
 class IngestError(EnrichError):
@@ -184,9 +189,6 @@ def ingest(settings: Settings, scored: score.Scored | None = None) -> IngestResu
                 ),
                 [rows, batch_id],
             )
-        warehouse.analyze(
-            conn, [warehouse.partition_name(relations.PROPENSITY_SCORES, batch_id)]
-        )
     seconds = time.perf_counter() - started
     logger.info(
         "ingested %s scores of %s v%d as of %s in %.1f s (%.0f rows/s)%s",
@@ -246,22 +248,31 @@ def _copy_checked(
     rows = 0
     profile_ids = []
     with tempfile.TemporaryDirectory(prefix="enrich-ingest-") as scratch:
-        for number, part in enumerate(manifest["parts"], start=1):
-            try:
-                local = verified_part(lake, scored.folder, part, Path(scratch))
-            except StorageError as exc:
-                raise IngestError(f"Refused: {exc} Nothing was ingested.") from None
-            table = _read_part(local, part, scored)
-            _check_values(table, part, manifest, constants)
-            warehouse.copy_arrow(conn, child, table.select(VARYING), binary=True)
-            profile_ids.append(table["profile_id"])
-            rows += table.num_rows
-            logger.info(
-                "ingest: part %d of %d copied (%s rows)",
-                number,
-                len(manifest["parts"]),
-                f"{rows:,}",
-            )
+
+        def parts() -> Iterator[pa.Table]:
+            nonlocal rows
+            for number, part in enumerate(manifest["parts"], start=1):
+                try:
+                    local = verified_part(lake, scored.folder, part, Path(scratch))
+                except StorageError as exc:
+                    raise IngestError(f"Refused: {exc} Nothing was ingested.") from None
+                table = _read_part(local, part, scored)
+                _check_values(table, part, manifest, constants)
+                profile_ids.append(table["profile_id"])
+                rows += table.num_rows
+                yield table.select(VARYING)
+                logger.info(
+                    "ingest: part %d of %d sent (%s rows)",
+                    number,
+                    len(manifest["parts"]),
+                    f"{rows:,}",
+                )
+
+        # One COPY for every part: the next part is read and checked while
+        # the server stores the last one.
+        warehouse.copy_arrow(conn, child, parts(), binary=True, freeze=True)
+    # Statistics before the checks below, so the planner knows the rows.
+    warehouse.analyze(conn, [child], statistics_target=STATISTICS_TARGET)
     if rows != int(manifest["rows"]):
         raise IngestError(
             f"Refused: {scored.folder} holds {rows:,} rows, its manifest says "

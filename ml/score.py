@@ -268,16 +268,14 @@ def score(
     )
     with tempfile.TemporaryDirectory(prefix="enrich-score-") as work:
         scratch = Path(work)
-        # Pass 1: propensities and reasons, chunk by chunk, to scratch files;
-        # score.workers chunks in flight (CatBoost and numpy release the GIL).
+        # Pass 1: propensities and reasons, chunk by chunk, to scratch files
+        # the workers write; score.workers chunks in flight and one more read
+        # ahead (CatBoost, numpy and Parquet release the GIL).
         chunk_files: list[Path] = []
         propensities: list[np.ndarray] = []
 
-        def keep(table: pa.Table) -> None:
-            path = scratch / f"chunk-{len(chunk_files):05d}.parquet"
-            pq.write_table(table, path, compression="none")
-            chunk_files.append(path)
-            propensities.append(table["propensity"].to_numpy())
+        def keep(propensity: np.ndarray) -> None:
+            propensities.append(propensity)
             done = sum(p.size for p in propensities)
             logger.info(
                 "scored %s of %s profiles (%.0f profiles/s)",
@@ -290,8 +288,11 @@ def score(
         with ThreadPoolExecutor(workers, thread_name_prefix="score") as pool:
             pending: deque[Future] = deque()
             for chunk in _chunks(settings, lake, exported, loaded, scratch):
-                pending.append(pool.submit(_score_chunk, chunk, loaded))
-                if len(pending) >= workers:
+                chunk_files.append(scratch / f"chunk-{len(chunk_files):05d}.parquet")
+                pending.append(
+                    pool.submit(_score_chunk, chunk, loaded, chunk_files[-1])
+                )
+                if len(pending) > workers:
                     keep(pending.popleft().result())
             while pending:
                 keep(pending.popleft().result())
@@ -378,8 +379,12 @@ def _chunks(
             local.unlink()
 
 
-def _score_chunk(chunk: pa.Table, loaded: ScoringModel) -> pa.Table:
-    """Propensities and top reasons of one chunk (no ranks yet)."""
+def _score_chunk(chunk: pa.Table, loaded: ScoringModel, path: Path) -> np.ndarray:
+    """Propensities and top reasons of one chunk (no ranks yet) to ``path``.
+
+    Returns:
+        The chunk's propensities.
+    """
     from catboost import Pool
 
     from ml import train
@@ -401,7 +406,8 @@ def _score_chunk(chunk: pa.Table, loaded: ScoringModel) -> pa.Table:
     ):
         columns[f"reason_{n}"] = names
         columns[f"reason_{n}_shap"] = values
-    return pa.table(columns)
+    pq.write_table(pa.table(columns), path, compression="none")
+    return propensity
 
 
 # -- back-test -------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import logging
 import os
 import signal
@@ -352,15 +353,30 @@ def new_partition(conn: Any, parent: tuple[str, str], batch_id: str) -> tuple[st
     return child
 
 
-def analyze(conn: Any, tables: list[tuple[str, str]]) -> None:
+def analyze(
+    conn: Any, tables: list[tuple[str, str]], statistics_target: int | None = None
+) -> None:
     """Give the planner statistics for tables just filled.
 
     Autovacuum gets there eventually; until it does, a fresh partition looks
     empty to the planner, and a join over it can pick a nested loop that
     runs for minutes (seen on the back-test right after the first ingest).
+
+    Args:
+        conn: The connection.
+        tables: Schema and name of each table.
+        statistics_target: Sample this many x 300 rows instead of the
+            server's default (for the rest of the transaction, which must
+            be open).
     """
     from psycopg import sql
 
+    if statistics_target is not None:
+        conn.execute(
+            sql.SQL("set local default_statistics_target = {}").format(
+                sql.Literal(statistics_target)
+            )
+        )
     for table in tables:
         conn.execute(sql.SQL("analyze {}").format(sql.Identifier(*table)))
 
@@ -385,55 +401,74 @@ def attach_partitions(conn: Any, parts: list[tuple[tuple[str, str], str]]) -> No
 def copy_arrow(
     conn: Any,
     target: tuple[str, str],
-    table: Any,
+    tables: Any,
     batch_id: str | None = None,
     binary: bool = False,
+    freeze: bool = False,
 ) -> None:
-    """COPY an Arrow table (plus its batch id, if given) into ``target``.
+    """COPY Arrow rows (plus their batch id, if given) into ``target``.
 
     A writer thread sends each slice while the next one is formatted, so the
-    client's formatting and the server's parsing overlap on two cores.
+    client's formatting and the server's parsing overlap on two cores; rows
+    given as several tables go in one COPY, so preparing the next table
+    overlaps the server's work too.
 
     Args:
         conn: The connection (its transaction holds the rows).
         target: Schema and table.
-        table: The rows; its column names are the target's.
+        tables: An Arrow table, or an iterable of tables of one schema; the
+            column names are the target's.
         batch_id: Sent as a ``batch_id`` column when given.
         binary: Send PostgreSQL's binary format (encoded by pgpq) instead of
             CSV: the server parses numbers about twice as fast. The Arrow
             types must then be the columns' exactly (string: text, float64:
             double precision, int16: smallint, ...).
+        freeze: Write the rows frozen, for a table created in this
+            transaction: no reader (ANALYZE the first) has to set their
+            hint bits later, which at a million rows costs as much again.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
     from psycopg import sql
     from psycopg.copy import QueuedLibpqWriter
 
-    if batch_id is not None:
-        table = table.append_column(
+    def with_batch(table: pa.Table) -> pa.Table:
+        if batch_id is None:
+            return table
+        return table.append_column(
             "batch_id", pa.repeat(pa.scalar(batch_id, pa.string()), table.num_rows)
         )
-    statement = sql.SQL("copy {} ({}) from stdin (format {})").format(
+
+    remaining = iter([tables] if isinstance(tables, pa.Table) else tables)
+    first = next(remaining, None)
+    if first is None:
+        return
+    first = with_batch(first)
+    statement = sql.SQL("copy {} ({}) from stdin (format {}{})").format(
         sql.Identifier(*target),
-        sql.SQL(", ").join(sql.Identifier(name) for name in table.column_names),
+        sql.SQL(", ").join(sql.Identifier(name) for name in first.column_names),
         sql.SQL("binary" if binary else "csv"),
+        sql.SQL(", freeze" if freeze else ""),
     )
+    everything = itertools.chain([first], (with_batch(t) for t in remaining))
     cursor = conn.cursor()
     with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
         if binary:
             from pgpq import ArrowToPostgresBinaryEncoder
 
-            encoder = ArrowToPostgresBinaryEncoder(table.schema)
+            encoder = ArrowToPostgresBinaryEncoder(first.schema)
             copy.write(encoder.write_header())
-            for batch in table.to_batches(max_chunksize=COPY_SLICE_ROWS):
-                copy.write(encoder.write_batch(batch))
+            for table in everything:
+                for batch in table.to_batches(max_chunksize=COPY_SLICE_ROWS):
+                    copy.write(encoder.write_batch(batch))
             copy.write(encoder.finish())
             return
         options = pacsv.WriteOptions(include_header=False)
-        for start in range(0, table.num_rows, COPY_SLICE_ROWS):
-            sink = pa.BufferOutputStream()
-            pacsv.write_csv(table.slice(start, COPY_SLICE_ROWS), sink, options)
-            copy.write(sink.getvalue())
+        for table in everything:
+            for start in range(0, table.num_rows, COPY_SLICE_ROWS):
+                sink = pa.BufferOutputStream()
+                pacsv.write_csv(table.slice(start, COPY_SLICE_ROWS), sink, options)
+                copy.write(sink.getvalue())
 
 
 def exists(conn: Any, relation: tuple[str, str]) -> bool:
