@@ -4,13 +4,23 @@
     feature window: any feature window of any cutoff is a whole number of
     buckets, so events are aggregated once per bucket, not once per cutoff.
     Bucket 0 reaches back to the first event; bucket n ends at the latest
-    cutoff. -#}
+    cutoff. Extra bounds every 56 days back from as_of keep every other
+    bucket within 63 days, as counting active days by bit mask needs
+    (macros/active_days.sql). -#}
+
+{%- set windows = var('feature_windows_days') -%}
+{%- set oldest_bound_days = var('gap_days') | int + var('label_horizon_days') | int
+    + (var('training_cutoffs') | int - 1) * var('cutoff_step_days') | int
+    + windows | max -%}
 
 with
 
 cutoffs as (
 
-    select cutoff_at
+    select
+        cutoff_at,
+        as_of_at,
+        is_scoring_cutoff
 
     from {{ ref('int_cutoffs_scheduled') }}
 
@@ -19,9 +29,14 @@ cutoffs as (
 bounds as (
 
     select cutoff_at as bound_at from cutoffs
-    {%- for days in var('feature_windows_days') %}
+    {%- for days in windows %}
     union
     select {{ add_days('cutoff_at', -days) }} as bound_at from cutoffs
+    {%- endfor %}
+    {%- for days in range(56, oldest_bound_days, 56) %}
+    union
+    select {{ add_days('as_of_at', -days) }} as bound_at from cutoffs
+    where is_scoring_cutoff
     {%- endfor %}
 
 ),

@@ -1,12 +1,18 @@
 -- depends_on: {{ ref('xdm_event_types') }}
-{{ config(materialized='table') }}
+{{ config(materialized='table', post_hook=["{{ refresh_statistics(this) }}"]) }}
 
 {#- Counts are integers: summing int4 is far cheaper than bigint (numeric).
 
     One row per profile per time bucket (int_feature_buckets) with events:
-    per event type the count and the latest time, the events and the active
-    days. One pass over the events; the features of every cutoff are sums
-    and maxima of these rows. -#}
+    per event type the count and the latest time, the events, the first
+    conversion and the active days. One pass over the events; the features
+    and labels of every cutoff are sums and extremes of these rows.
+
+    Active days are a bit mask (macros/active_days.sql), exact for spans of
+    at most 63 days: every bucket after the first is (int_feature_buckets),
+    and the history before the first bound is cut into 63-day slices,
+    numbered minus the day number (days since 1970-01-01) of the slice's
+    first day, and bounded like bucket 0. -#}
 
 {%- set event_types = event_catalogue() %}
 {%- set bounds_query -%}
@@ -32,12 +38,30 @@ events as (
         profile_id,
         event_type,
         event_at,
-        event_date,
+        is_conversion,
+        {{ day_number('event_date') }} as day_number,
         {{ bucket_number('event_at', bounds_query) }} as bucket_number
 
     from {{ ref('stg_xdm__experience_events') }}
 
     where event_at < (select max(buckets.bucket_end_at) from buckets)
+
+),
+
+sliced as (
+
+    select
+        profile_id,
+        event_type,
+        event_at,
+        is_conversion,
+        day_number,
+        case
+            when bucket_number = 0 then (day_number % 63) - day_number
+            else bucket_number
+        end as bucket_number
+
+    from events
 
 ),
 
@@ -53,28 +77,11 @@ pivoted as (
             as last_{{ row[1] }}_at,
         {%- endfor %}
         cast(count(*) as integer) as count_events,
-        max(event_at) as last_event_at
+        max(event_at) as last_event_at,
+        min(event_at) filter (where is_conversion) as first_conversion_at,
+        bit_or({{ day_bit('day_number') }}) as active_days_mask
 
-    from events
-
-    group by profile_id, bucket_number
-
-),
-
-active_days as (
-
-    select
-        profile_id,
-        bucket_number,
-        cast(count(*) as integer) as count_active_days
-
-    from (
-        select distinct
-            profile_id,
-            bucket_number,
-            event_date
-        from events
-    ) as profile_days
+    from sliced
 
     group by profile_id, bucket_number
 
@@ -83,20 +90,26 @@ active_days as (
 final as (
 
     select
-        pivoted.*,
-        active_days.count_active_days,
+        pivoted.profile_id,
+        pivoted.bucket_number,
+        {%- for row in event_types %}
+        pivoted.count_{{ row[1] }},
+        pivoted.last_{{ row[1] }}_at,
+        {%- endfor %}
+        pivoted.count_events,
+        pivoted.last_event_at,
+        pivoted.first_conversion_at,
+        {{ count_bits('pivoted.active_days_mask') }} as count_active_days,
         buckets.bucket_start_at,
         buckets.bucket_end_at
 
     from pivoted
 
-    inner join active_days
-        on
-            pivoted.profile_id = active_days.profile_id
-            and pivoted.bucket_number = active_days.bucket_number
-
+    -- Every slice of the history before the first bound is bounded like bucket 0.
     inner join buckets
-        on pivoted.bucket_number = buckets.bucket_number
+        on
+            buckets.bucket_number
+            = case when pivoted.bucket_number < 0 then 0 else pivoted.bucket_number end
 
 )
 
