@@ -1,8 +1,9 @@
 {{ config(materialized='table') }}
 
-{#- Time buckets whose bounds are every cutoff and every cutoff minus each
-    feature window: any feature window of any cutoff is a whole number of
-    buckets, so events are aggregated once per bucket, not once per cutoff.
+{#- Time buckets whose bounds are every cutoff, every cutoff minus each
+    feature window and every training label window's ends: any feature or
+    label window of any cutoff is a whole number of buckets, so events are
+    aggregated once per bucket, not once per cutoff.
     Bucket 0 reaches back to the first event; bucket n ends at the latest
     cutoff. Extra bounds every 56 days back from as_of keep every other
     bucket within 63 days, as counting active days by bit mask needs
@@ -20,7 +21,9 @@ cutoffs as (
     select
         cutoff_at,
         as_of_at,
-        is_scoring_cutoff
+        is_scoring_cutoff,
+        label_window_start_at,
+        label_window_end_at
 
     from {{ ref('int_cutoffs_scheduled') }}
 
@@ -33,6 +36,12 @@ bounds as (
     union
     select {{ add_days('cutoff_at', -days) }} as bound_at from cutoffs
     {%- endfor %}
+    union
+    select label_window_start_at as bound_at from cutoffs
+    where not is_scoring_cutoff
+    union
+    select label_window_end_at as bound_at from cutoffs
+    where not is_scoring_cutoff
     {%- for days in range(56, oldest_bound_days, 56) %}
     union
     select {{ add_days('as_of_at', -days) }} as bound_at from cutoffs

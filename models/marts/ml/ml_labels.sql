@@ -1,5 +1,8 @@
 {#- One row per eligible (profile, training cutoff): did the profile convert
-    in the label window [cutoff + gap_days, cutoff + gap_days + horizon)? -#}
+    in the label window [cutoff + gap_days, cutoff + gap_days + horizon)?
+    The window's ends are bucket bounds (int_feature_buckets), so the first
+    conversion of the buckets inside it is the window's first conversion:
+    no second pass over the events. -#}
 
 with
 
@@ -21,11 +24,13 @@ conversions as (
 
     select
         profile_id,
-        event_at
+        bucket_start_at,
+        bucket_end_at,
+        first_conversion_at
 
-    from {{ ref('stg_xdm__experience_events') }}
+    from {{ ref('int_profile_buckets_aggregated') }}
 
-    where is_conversion
+    where first_conversion_at is not null
 
 ),
 
@@ -34,15 +39,15 @@ converted_in_window as (
     select
         spine.profile_id,
         spine.cutoff_at,
-        min(conversions.event_at) as converted_at
+        min(conversions.first_conversion_at) as converted_at
 
     from spine
 
     inner join conversions
         on
             spine.profile_id = conversions.profile_id
-            and conversions.event_at >= spine.label_window_start_at
-            and conversions.event_at < spine.label_window_end_at
+            and conversions.bucket_start_at >= spine.label_window_start_at
+            and conversions.bucket_end_at <= spine.label_window_end_at
 
     group by spine.profile_id, spine.cutoff_at
 
