@@ -1,5 +1,5 @@
 -- depends_on: {{ ref('xdm_event_types') }}
-{{ config(materialized='table', post_hook=["{{ refresh_statistics(this) }}"]) }}
+{{ config(materialized='table') }}
 
 {#- Counts are integers: summing int4 is far cheaper than bigint (numeric).
 

@@ -62,7 +62,6 @@ behaviour as (
     select
         spine.profile_id,
         spine.cutoff_at,
-        spine.is_scoring_cutoff,
         {%- for row in event_types %}
         {%- for days in windows %}
         coalesce(sum(profile_buckets.count_{{ row[1] }}) filter (
@@ -95,22 +94,22 @@ behaviour as (
             spine.profile_id = profile_buckets.profile_id
             and profile_buckets.bucket_end_at <= spine.cutoff_at
 
-    group by spine.profile_id, spine.cutoff_at, spine.is_scoring_cutoff
+    group by spine.profile_id, spine.cutoff_at
 
 ),
 
 final as (
 
     select
-        behaviour.profile_id,
-        behaviour.cutoff_at,
-        behaviour.is_scoring_cutoff,
+        spine.profile_id,
+        spine.cutoff_at,
+        spine.is_scoring_cutoff,
         {%- for row in event_types %}
         {%- for days in windows %}
         behaviour.count_{{ row[1] }}_{{ days }}d,
         {%- endfor %}
         behaviour.count_{{ row[1] }}_total,
-        {{ days_between('behaviour.last_' ~ row[1] ~ '_at', 'behaviour.cutoff_at') }}
+        {{ days_between('behaviour.last_' ~ row[1] ~ '_at', 'spine.cutoff_at') }}
             as days_since_{{ row[1] }},
         {%- endfor %}
         {%- for days in windows %}
@@ -118,7 +117,7 @@ final as (
         {%- endfor %}
         behaviour.count_events_total,
         behaviour.count_active_days_total,
-        {{ days_between('behaviour.last_event_at', 'behaviour.cutoff_at') }}
+        {{ days_between('behaviour.last_event_at', 'spine.cutoff_at') }}
             as days_since_last_event,
         cast(behaviour.count_email_opened_total as {{ type_double() }})
         / nullif(behaviour.count_email_sent_total, 0) as email_open_rate,
@@ -143,7 +142,7 @@ final as (
         ) as activity_trend_7d_vs_21d,
         {{ days_between(
             'coalesce(profiles.profile_created_at, profiles.first_seen_at)',
-            'behaviour.cutoff_at'
+            'spine.cutoff_at'
         ) }} as tenure_days,
         profiles.country_code,
         profiles.preferred_channel,
@@ -156,10 +155,15 @@ final as (
         profiles.has_push_consent,
         profiles.has_personalize_consent
 
-    from behaviour
+    from spine
+
+    inner join behaviour
+        on
+            spine.profile_id = behaviour.profile_id
+            and spine.cutoff_at = behaviour.cutoff_at
 
     inner join profiles
-        on behaviour.profile_id = profiles.profile_id
+        on spine.profile_id = profiles.profile_id
 
 )
 
