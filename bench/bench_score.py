@@ -103,9 +103,10 @@ def prepare(
     )
     [scoring] = export.export(settings, ["ml_scoring_set"])
     # The load and the build wrote gigabytes: vacuum now what autovacuum
-    # would otherwise vacuum on the second core during the measured steps
-    # (the first run measured a third slower than the second), and flush it,
-    # or they wait behind the server's checkpoint and the kernel's writeback.
+    # would otherwise vacuum on the second core during the measured steps,
+    # and flush it, or they wait behind the server's checkpoint and the
+    # kernel's writeback. (The first round still tends to be the slower one:
+    # hence two rounds.)
     with warehouse.connect(settings, autocommit=True) as conn:
         conn.execute("vacuum (analyze)")
         conn.execute("checkpoint")

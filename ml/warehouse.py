@@ -423,9 +423,9 @@ def copy_arrow(
             CSV: the server parses numbers about twice as fast. The Arrow
             types must then be the columns' exactly (string: text, float64:
             double precision, int16: smallint, ...).
-        freeze: Write the rows frozen, for a table created in this
-            transaction: no reader (ANALYZE the first) has to set their
-            hint bits later, which at a million rows costs as much again.
+        freeze: Write the rows frozen (only for a table created in this
+            transaction): readers need not set hint bits on them, nor a
+            later VACUUM freeze them.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
