@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ml import explain, relations, warehouse
+from ml import relations, warehouse
 from ml.config import Settings
 from ml.errors import EnrichError
 from ml.lake import open_lake
@@ -239,11 +239,6 @@ def _write_artifacts(settings: Settings, name: str, number: int, trained: Any) -
         model_path = Path(scratch) / "model.cbm"
         trained.model.save_model(str(model_path))
         lake.put_file(model_path, f"{folder}/model.cbm")
-        if trained.explainer is not None:
-            tables = Path(scratch) / explain.TABLES_FILE
-            trained.explainer.save(tables)
-            lake.put_file(tables, f"{folder}/{explain.TABLES_FILE}")
-            files.append(explain.TABLES_FILE)
     documents = {
         "metadata.json": json.dumps(metadata, indent=2, default=str),
         "metrics.json": json.dumps(

@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from ml import export, registry, relations, warehouse
 from ml.config import Settings
 from ml.errors import EnrichError, StorageError
-from ml.explain import TABLES_FILE, Explainer
+from ml.explain import Explainer
 from ml.lake import Lake, complete_folders, open_lake, verified_part, write_part
 
 logger = logging.getLogger(__name__)
@@ -132,12 +132,6 @@ def load_model(settings: Settings, version: int | None = None) -> ScoringModel:
     with tempfile.TemporaryDirectory(prefix="enrich-model-") as scratch:
         local = lake.get_file(f"{folder}/model.cbm", Path(scratch) / "model.cbm")
         model.load_model(str(local))
-        # The SHAP tables training stored (versions trained before they were
-        # stored learn every table while they score).
-        explainer = Explainer(model, len(features))
-        if TABLES_FILE in manifest["files"]:
-            tables = lake.get_file(f"{folder}/{TABLES_FILE}", Path(scratch) / "t.npz")
-            explainer = Explainer.load(model, len(features), tables)
     calibration = manifest["calibration"]
     return ScoringModel(
         found,
@@ -145,7 +139,7 @@ def load_model(settings: Settings, version: int | None = None) -> ScoringModel:
         train.Calibrator(float(calibration["a"]), float(calibration["b"])),
         features,
         list(manifest["categorical_features"]),
-        explainer,
+        Explainer(model, len(features)),
     )
 
 
@@ -392,7 +386,7 @@ def _score_chunk(chunk: pa.Table, loaded: ScoringModel, path: Path) -> np.ndarra
     frame = train.prepare(chunk.to_pandas(), loaded.features, loaded.categorical)
     pool = Pool(frame[loaded.features], cat_features=loaded.categorical)
     leaves = loaded.model.calc_leaf_indexes(pool, thread_count=1)
-    contributions = loaded.explainer.contributions(pool, leaves)
+    contributions = loaded.explainer.contributions(leaves)
     del leaves
     # SHAP values add up to the raw score: no second pass through the trees.
     raw = 1.0 / (1.0 + np.exp(-loaded.explainer.raw_scores(contributions)))

@@ -29,16 +29,11 @@ import pyarrow as pa
 from ml import export, relations, warehouse
 from ml.config import Settings, TrainSettings
 from ml.errors import EnrichError
-from ml.explain import Explainer
 
 logger = logging.getLogger(__name__)
 
 KEYS = ("profile_id", "cutoff_at")
 LABEL = "label"
-
-
-# Rows explained at a time when training stores the SHAP tables.
-EXPLAIN_SLICE_ROWS = 100_000
 
 
 class TrainError(EnrichError):
@@ -87,7 +82,6 @@ class TrainedModel:
     params: dict[str, Any]
     seconds: float
     holdout_scores: pd.DataFrame = field(repr=False)
-    explainer: Explainer | None = field(default=None, repr=False)
 
 
 # -- data -------------------------------------------------------------------------
@@ -696,15 +690,6 @@ def train(
     )
     clock = time.perf_counter()
     explained = importance(model, data, config)
-    # Scoring looks SHAP values up per (tree, leaf): explain the leaves every
-    # part reaches now, once (the holdout, the closest to the scoring rows,
-    # last; in slices, as leaf indexes of every tree per row add up) and
-    # store the tables with the model.
-    explainer = Explainer(model, len(data.features))
-    for part in (data.train, data.validation, data.holdout):
-        for start in range(0, len(part), EXPLAIN_SLICE_ROWS):
-            rows = part.iloc[start : start + EXPLAIN_SLICE_ROWS]
-            explainer.learn(_pool(rows, data, with_label=False))
     timings["shap"] = time.perf_counter() - clock
     return TrainedModel(
         model=model,
@@ -744,5 +729,4 @@ def train(
                 "score": scores,
             }
         ),
-        explainer=explainer,
     )

@@ -11,7 +11,7 @@ from ml import explain, score
 
 @pytest.fixture(scope="module")
 def model_and_rows():
-    """A small CatBoost model with numeric and categorical features."""
+    """A small CatBoost model with numeric, one-hot and counter splits."""
     from catboost import CatBoostClassifier, Pool
 
     rng = np.random.default_rng(11)
@@ -20,8 +20,9 @@ def model_and_rows():
         {
             "clicks": rng.poisson(2, n).astype(float),
             "recency": np.where(rng.random(n) < 0.2, np.nan, rng.exponential(9, n)),
-            "country": rng.choice(["US", "CA", "DE", "FR"], n),
+            "country": rng.choice(["US", "CA", "DE", "FR", "IT", "ES"], n),
             "device": rng.choice(["mobile", "desktop", "tablet"], n),
+            "plan": rng.choice(["free", "pro", "team", "enterprise", "edu"], n),
         }
     )
     logit = (
@@ -29,13 +30,18 @@ def model_and_rows():
         + 0.5 * frame["clicks"]
         - 0.05 * frame["recency"].fillna(30)
         + np.where(frame["country"] == "US", 0.8, 0.0)
-        + np.where((frame["country"] == "DE") & (frame["device"] == "mobile"), 1, 0)
+        + np.where((frame["country"] == "DE") & (frame["plan"] == "pro"), 2, 0)
+        + np.where((frame["country"] == "FR") & (frame["plan"] == "team"), -2, 0)
+        + np.where(frame["device"] == "mobile", 0.5, 0.0)
     )
     label = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
-    categorical = ["country", "device"]
+    categorical = ["country", "device", "plan"]
     model = CatBoostClassifier(
-        iterations=40,
-        depth=4,
+        iterations=60,
+        depth=5,
+        one_hot_max_size=3,  # device one-hot, the others counters
+        max_ctr_complexity=2,  # and counters over pairs of them
+        auto_class_weights="Balanced",  # weighted leaves, as training does
         random_seed=3,
         verbose=False,
         thread_count=1,
@@ -45,19 +51,38 @@ def model_and_rows():
     return model, frame, categorical
 
 
-def test_table_lookup_equals_catboost_shap_also_for_leaves_seen_later(
-    model_and_rows,
-):
+def test_the_fixture_has_every_kind_of_split_and_unreached_leaves(model_and_rows):
+    model = model_and_rows[0]
+    structure = explain._model_json(model)
+    kinds = {
+        split["split_type"]
+        for tree in structure["oblivious_trees"]
+        for split in tree["splits"] or []
+    }
+    assert kinds == {"FloatFeature", "OneHotFeature", "OnlineCtr"}
+    players = {p for tree in explain._split_players(structure) for p in tree}
+    assert (2, 4) in players  # a counter over country x plan
+    assert any(len(set(tree)) < len(tree) for tree in explain._split_players(structure))
+    assert (model.get_leaf_weights() == 0).any()
+
+
+def test_tables_equal_catboost_shap_for_every_leaf_rows_reach(model_and_rows):
     from catboost import Pool
 
     model, frame, categorical = model_and_rows
     explainer = explain.Explainer(model, frame.shape[1])
-    for rows in (frame[:200], frame[3_000:]):  # the second chunk reaches new leaves
-        pool = Pool(rows, cat_features=categorical)
-        mine = explainer.contributions(pool, model.calc_leaf_indexes(pool))
-        theirs = model.get_feature_importance(pool, type="ShapValues")[:, :-1]
-        np.testing.assert_allclose(mine.T, theirs, rtol=0, atol=1e-9)
-    assert all(known.any() for known in explainer._known)
+    pool = Pool(frame, cat_features=categorical)
+    leaves = model.calc_leaf_indexes(pool)
+    mine = explainer.contributions(leaves)
+    theirs = model.get_feature_importance(pool, type="ShapValues")
+    np.testing.assert_allclose(mine.T, theirs[:, :-1], rtol=0, atol=1e-9)
+    assert explainer.expected_value == pytest.approx(theirs[0, -1], abs=1e-12)
+    # Rows the model never saw reach leaves no training row reached.
+    bounds = np.cumsum(model.get_tree_leaf_counts())
+    weights = np.split(model.get_leaf_weights(), bounds)
+    assert any(
+        (weights[tree][leaves[:, tree]] == 0).any() for tree in range(leaves.shape[1])
+    )
 
 
 def test_shap_values_add_up_to_the_models_raw_score(model_and_rows):
@@ -66,7 +91,7 @@ def test_shap_values_add_up_to_the_models_raw_score(model_and_rows):
     model, frame, categorical = model_and_rows
     explainer = explain.Explainer(model, frame.shape[1])
     pool = Pool(frame[3_000:], cat_features=categorical)
-    contributions = explainer.contributions(pool, model.calc_leaf_indexes(pool))
+    contributions = explainer.contributions(model.calc_leaf_indexes(pool))
     raw = explainer.raw_scores(contributions)
     expected = model.predict(pool, prediction_type="RawFormulaVal")
     np.testing.assert_allclose(raw, expected, rtol=0, atol=1e-9)
@@ -74,41 +99,22 @@ def test_shap_values_add_up_to_the_models_raw_score(model_and_rows):
     np.testing.assert_allclose(1 / (1 + np.exp(-raw)), probability, atol=1e-12)
 
 
-def test_stored_tables_explain_like_fresh_ones_and_learn_what_they_lack(
-    model_and_rows, tmp_path
-):
-    from catboost import Pool
+def test_a_model_without_oblivious_trees_is_refused(model_and_rows):
+    from catboost import CatBoostClassifier
 
-    model, frame, categorical = model_and_rows
-    trained = explain.Explainer(model, frame.shape[1])
-    trained.learn(Pool(frame[:300], cat_features=categorical))
-    trained.save(tmp_path / explain.TABLES_FILE)
-    loaded = explain.Explainer.load(
-        model, frame.shape[1], tmp_path / explain.TABLES_FILE
+    _, frame, _ = model_and_rows
+    numeric = frame[["clicks", "recency"]][:500]
+    model = CatBoostClassifier(
+        iterations=5,
+        depth=3,
+        grow_policy="Depthwise",
+        verbose=False,
+        thread_count=1,
+        allow_writing_files=False,
     )
-    learned = [known.sum() for known in loaded._known]
-    assert learned == [known.sum() for known in trained._known]
-    assert sum(learned) < sum(known.size for known in loaded._known)
-    pool = Pool(frame[3_000:], cat_features=categorical)
-    mine = loaded.contributions(pool, model.calc_leaf_indexes(pool))
-    theirs = model.get_feature_importance(pool, type="ShapValues")
-    np.testing.assert_allclose(mine.T, theirs[:, :-1], rtol=0, atol=1e-9)
-    assert loaded.expected_value == pytest.approx(theirs[0, -1], abs=1e-12)
-    # Leaves no stored row reached were explained as scoring reached them.
-    assert sum(known.sum() for known in loaded._known) > sum(learned)
-
-
-def test_tables_of_another_model_are_refused(model_and_rows, tmp_path):
-    from catboost import Pool
-
-    model, frame, categorical = model_and_rows
-    other = model.copy()
-    other.shrink(ntree_end=10)
-    explainer = explain.Explainer(other, frame.shape[1])
-    explainer.learn(Pool(frame[:50], cat_features=categorical))
-    explainer.save(tmp_path / "other.npz")
-    with pytest.raises(ValueError, match="does not match"):
-        explain.Explainer.load(model, frame.shape[1], tmp_path / "other.npz")
+    model.fit(numeric, (numeric["clicks"] > 2).astype(int))
+    with pytest.raises(ValueError, match="oblivious trees"):
+        explain.Explainer(model, numeric.shape[1])
 
 
 def test_reasons_are_the_largest_contributions_in_order_with_their_sign():
