@@ -113,7 +113,8 @@ def load_model(settings: Settings, version: int | None = None) -> ScoringModel:
 
     Raises:
         RegistryError: No such version, or no production model.
-        ScoreError: The version's artifacts are incomplete.
+        ScoreError: The version's artifacts are incomplete, or its trees cannot
+            be explained (not symmetric, no leaf weights).
     """
     from catboost import CatBoostClassifier
 
@@ -132,6 +133,13 @@ def load_model(settings: Settings, version: int | None = None) -> ScoringModel:
     with tempfile.TemporaryDirectory(prefix="enrich-model-") as scratch:
         local = lake.get_file(f"{folder}/model.cbm", Path(scratch) / "model.cbm")
         model.load_model(str(local))
+    try:
+        explainer = Explainer(model, len(features))
+    except ValueError as exc:
+        raise ScoreError(
+            f"{found.model_name} v{found.version} cannot be explained: {exc}. "
+            "Score with a version enrich trained (`enrich model list`)."
+        ) from None
     calibration = manifest["calibration"]
     return ScoringModel(
         found,
@@ -139,7 +147,7 @@ def load_model(settings: Settings, version: int | None = None) -> ScoringModel:
         train.Calibrator(float(calibration["a"]), float(calibration["b"])),
         features,
         list(manifest["categorical_features"]),
-        Explainer(model, len(features)),
+        explainer,
     )
 
 
