@@ -22,8 +22,8 @@ test: $(VENV) lint
 	.venv/bin/python -m pytest
 
 lint: $(VENV)
-	.venv/bin/ruff format --check ml flows tests bench
-	.venv/bin/ruff check ml flows tests bench
+	.venv/bin/ruff format --check ml flows enrich tests bench
+	.venv/bin/ruff check ml flows enrich tests bench
 	.venv/bin/yamllint -s enrich.yml audiences.yml dbt_project.yml profiles.yml selectors.yml prefect.yaml .yamllint models seeds macros tests/dbt
 
 ## bench: every benchmark (an hour or more; results in bench/results/)

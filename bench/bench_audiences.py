@@ -37,7 +37,8 @@ ENRICH = str(Path(sys.executable).parent / "enrich")
 
 def measure(profiles: int, train_profiles: int, seed: int, as_of) -> dict:
     """Prepare scored profiles, then time build and activate."""
-    from ml import audiences, featurize
+    from ml.activation import audiences
+    from ml.features import featurize
 
     with fresh_home(f"audiences-{profiles}") as settings:
         prepare(settings, profiles, train_profiles, seed, as_of)
@@ -59,7 +60,7 @@ def measure(profiles: int, train_profiles: int, seed: int, as_of) -> dict:
                 "activate_peak_rss_bytes": activated["peak_rss_bytes"],
                 "profiles_per_s": profiles / (built["wall_s"] + activated["wall_s"]),
             }
-        from ml.warehouse import connect
+        from ml.core.warehouse import connect
 
         with connect(settings) as conn:
             results["members"] = conn.execute(

@@ -59,8 +59,8 @@ except ImportError:  # run as a module (python -m bench.bench_data)
     from bench.common import run_measured
     from bench.reference_generator import generate_reference
 
-from ml import relations
-from ml.config import load_settings
+from ml.core import relations
+from ml.core.config import load_settings
 from ml.synthetic import GeneratorParams, generate
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -50,7 +50,7 @@ REFERENCE = (
 
 def reference_seconds(settings) -> float:
     """Best of three runs of the reference scan (rows fetched and dropped)."""
-    from ml.warehouse import connect
+    from ml.core.warehouse import connect
 
     best = float("inf")
     with connect(settings) as conn:
@@ -67,7 +67,10 @@ def reference_seconds(settings) -> float:
 
 def measure(profiles: int, seed: int, as_of: dt.date) -> dict:
     """Generate, load, build once, then time the reference and the models."""
-    from ml import featurize, load, synthetic, warehouse
+    from ml import synthetic
+    from ml.core import warehouse
+    from ml.data import load
+    from ml.features import featurize
 
     with fresh_home(f"dbt-{profiles}") as settings:
         params = synthetic.GeneratorParams(profiles=profiles, seed=seed, as_of=as_of)

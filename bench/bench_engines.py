@@ -49,7 +49,7 @@ def timed_scan(settings, engine: str) -> float:
     """The reference scan's best time on one engine."""
     import json
 
-    from ml import featurize
+    from ml.features import featurize
 
     lines: list[str] = []
     featurize.run_dbt(
@@ -68,7 +68,7 @@ def timed_scan(settings, engine: str) -> float:
 
 def measure_engine(settings, engine: str) -> dict:
     """Build, rebuild the models, and time the reference on one engine."""
-    from ml import featurize
+    from ml.features import featurize
 
     say(f"  {engine}: dbt build --full-refresh ...")
     started = time.perf_counter()
@@ -99,8 +99,10 @@ def measure_engine(settings, engine: str) -> dict:
 
 def measure(profiles: int, seed: int, as_of: dt.date, engines: list[str]) -> dict:
     """Generate and load once, then every engine in turn."""
-    from ml import load, synthetic, warehouse
-    from ml.lake import open_lake
+    from ml import synthetic
+    from ml.core import warehouse
+    from ml.core.lake import open_lake
+    from ml.data import load
 
     with fresh_home(f"engines-{profiles}") as settings:
         params = synthetic.GeneratorParams(profiles=profiles, seed=seed, as_of=as_of)

@@ -59,7 +59,7 @@ TARGET_OVERHEAD_SHARE = 0.25  # of the pipeline's wall time at 100k profiles
 # (interpreter, imports, Prefect's temporary server, 6 flow runs, 13 task runs).
 NO_OP_PIPELINE = """
 from flows.runtime import prepare_environment
-from ml.config import load_settings
+from ml.core.config import load_settings
 
 prepare_environment(load_settings())
 from prefect import flow, task
@@ -115,7 +115,7 @@ def no_op_pipeline() -> dict[str, float]:
 
 def measure(profiles: int, seed: int, as_of: Any) -> dict[str, Any]:
     """Run ``enrich run`` at one size; read its stage record and the registry."""
-    from ml import registry
+    from ml.model import registry
 
     with fresh_home(f"pipeline-{profiles}") as settings:
         env = {**os.environ, "ENRICH_HOME": str(settings.home)}

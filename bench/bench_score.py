@@ -49,12 +49,12 @@ except ImportError:  # run as a module (python -m bench.bench_score)
 STEPS = (
     "import logging\n"
     "logging.basicConfig(level=logging.INFO, format='%(message)s')\n"
-    "from ml.config import load_settings\n"
-    "from ml import ingest, score\n"
+    "from ml.core.config import load_settings\n"
+    "from ml.scores import score, writeback\n"
     "settings = load_settings()\n"
 )
 SCORE = "score.score(settings)\n"
-INGEST = "ingest.ingest(settings)\n"
+INGEST = "writeback.ingest(settings)\n"
 TARGET_PROFILES_PER_S = 100_000
 # Each layout runs this many times, alternating; the faster run counts.
 ROUNDS = 2
@@ -80,7 +80,11 @@ def prepare(
     Returns:
         The scoring export of the ``profiles`` data.
     """
-    from ml import export, featurize, load, registry, synthetic, train, warehouse
+    from ml import synthetic
+    from ml.core import warehouse
+    from ml.data import load
+    from ml.features import export, featurize
+    from ml.model import registry, train
 
     say(f"training data: {train_profiles:,} profiles, dbt, export, train ...")
     small = synthetic.GeneratorParams(
@@ -117,7 +121,8 @@ def prepare(
 
 def measure(profiles: int, train_profiles: int, seed: int, as_of: dt.date) -> dict:
     """Train on a small dataset, then score and ingest ``profiles`` profiles."""
-    from ml import registry, score
+    from ml.model import registry
+    from ml.scores import score
 
     with fresh_home(f"score-{profiles}") as settings:
         scoring = prepare(settings, profiles, train_profiles, seed, as_of)

@@ -30,7 +30,10 @@ ROWS_PER_PROFILE = 3.05  # training rows per generated profile (measured)
 
 def measure(rows: int, seed: int, as_of: dt.date) -> dict:
     """Prepare data for ``rows`` training rows and time the training step."""
-    from ml import export, featurize, load, synthetic, train
+    from ml import synthetic
+    from ml.data import load
+    from ml.features import export, featurize
+    from ml.model import train
 
     with fresh_home(f"train-{rows}") as settings:
         profiles = int(rows / ROWS_PER_PROFILE)

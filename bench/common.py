@@ -46,8 +46,8 @@ def fresh_home(prefix: str) -> Iterator[Any]:
     """Settings for a new ENRICH_HOME, stopped and removed afterwards."""
     home = Path(tempfile.mkdtemp(prefix=f"enrich-bench-{prefix}-", dir="/tmp"))
     os.environ["ENRICH_HOME"] = str(home)
-    from ml import warehouse
-    from ml.config import load_settings
+    from ml.core import warehouse
+    from ml.core.config import load_settings
 
     settings = load_settings()
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ml.config import Settings
+from ml.core.config import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,9 @@ from prefect import flow, get_run_logger
 
 from flows import tasks
 from flows.tasks import transient_retries
-from ml.config import load_settings
+from ml.core.config import load_settings
+from ml.core.engines import Engine
+from ml.features.builds import ml_set_build
 
 TRAINING_MARTS = ["+ml_training_set", "+ml_scoring_set"]
 SCORING_MARTS = ["+ml_scoring_set"]
@@ -180,13 +182,12 @@ def score_flow(
         settings, model_version, as_of
     )
     ingested = transient_retries(tasks.ingest_scores, settings)(settings, scored)
-    from ml.featurize import WAREHOUSE, ml_set_build
 
-    elsewhere = ml_set_build(settings, "ml_scoring_set")["target"] != WAREHOUSE
+    elsewhere = ml_set_build(settings, "ml_scoring_set").target.reads_lake
     tasks.dbt_build(
         settings,
         select=ENRICHED_PROFILES_AND_UPSTREAM if elsewhere else ENRICHED_PROFILES,
-        target=WAREHOUSE,
+        target=Engine.WAREHOUSE,
     )
     table = tasks.backtest(settings, ingested)
     logger.info(
@@ -258,7 +259,7 @@ def pipeline_flow(
         featurize_target: Featurize on ``warehouse``, ``duckdb`` or ``spark``
             (default: ``featurize.target``).
     """
-    from ml.stages import StageClock
+    from ml.core.clock import StageClock
 
     settings = load_settings()
     clock = StageClock()

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ml.config import Settings
+from ml.core.config import Settings
 
 
 def prepare_environment(settings: Settings) -> None:
@@ -45,8 +45,8 @@ def is_transient(error: BaseException | None) -> bool:
     """
     import psycopg
 
-    from ml.activate import ActivationError
-    from ml.errors import StorageError
+    from ml.activation.activate import ActivationError
+    from ml.core.errors import StorageError
 
     if isinstance(error, ActivationError | StorageError):
         return error.retryable
@@ -72,7 +72,7 @@ class _WithoutExpectedTracebacks:
         self.inner = inner
 
     def format(self, record: Any) -> str:
-        from ml.errors import EnrichError
+        from ml.core.errors import EnrichError
 
         info = record.exc_info
         if not (info and isinstance(info[1], EnrichError)):

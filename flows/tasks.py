@@ -18,7 +18,7 @@ from prefect.tasks import exponential_backoff
 
 from flows import artifacts
 from flows.runtime import retry_transient
-from ml.config import Settings
+from ml.core.config import Settings
 
 
 def transient_retries(step: Any, settings: Settings) -> Any:
@@ -36,7 +36,7 @@ def transient_retries(step: Any, settings: Settings) -> Any:
 @task(name="generate and load", cache_policy=NONE)
 def generate_and_load(settings: Settings, params: Any, replace: bool) -> list[Any]:
     """Generate synthetic XDM data and load it in batches."""
-    from ml import load
+    from ml.data import load
 
     return load.load_generated(settings, params, replace=replace)
 
@@ -49,7 +49,7 @@ def load_files(
     identity_field: str | None,
 ) -> list[Any]:
     """Load XDM files (local or s3://) in batches; loaded content is skipped."""
-    from ml import load
+    from ml.data import load
 
     return load.load_files(
         settings, list(paths), dataset=dataset, identity_field=identity_field
@@ -70,7 +70,7 @@ def dbt_build(
     again) with every failing node named. ``target``: the engine (default:
     ``featurize.target``).
     """
-    from ml import featurize
+    from ml.features import featurize
 
     logger = get_run_logger()
 
@@ -97,7 +97,7 @@ def dbt_build(
 @task(name="export", cache_policy=NONE)
 def export_sets(settings: Settings, datasets: Sequence[str]) -> list[Any]:
     """Copy the training and/or scoring sets to the lake."""
-    from ml import export
+    from ml.features import export
 
     return export.export(settings, list(datasets))
 
@@ -105,7 +105,7 @@ def export_sets(settings: Settings, datasets: Sequence[str]) -> list[Any]:
 @task(name="read training rows", cache_policy=NONE)
 def read_training_rows(settings: Settings, exported: Any) -> Any:
     """The training export's rows (sampled as configured) and their digest."""
-    from ml import train
+    from ml.model import train
 
     return train.training_rows(settings, exported)
 
@@ -117,7 +117,7 @@ def find_trained(settings: Settings, rows: Any) -> Any:
     A re-run of the same data skips the fit: the registry keeps one version
     per (rows, parameters).
     """
-    from ml import registry
+    from ml.model import registry
 
     found = registry.find(settings, rows.digest)
     if found is not None:
@@ -134,7 +134,7 @@ def find_trained(settings: Settings, rows: Any) -> Any:
 @task(name="train", cache_policy=NONE)
 def train_model(settings: Settings, rows: Any) -> Any:
     """Train and evaluate on a training export's rows (deterministic: no retry)."""
-    from ml import train
+    from ml.model import train
 
     trained = train.train(settings, rows.exported, rows)
     artifacts.model_metrics(trained)
@@ -144,7 +144,7 @@ def train_model(settings: Settings, rows: Any) -> Any:
 @task(name="register and promote", cache_policy=NONE)
 def register_and_promote(settings: Settings, trained: Any) -> tuple[Any, str]:
     """Register a new version (or find the same one) and apply the gate."""
-    from ml import registry
+    from ml.model import registry
 
     logger = get_run_logger()
     version, is_new = registry.register(settings, trained)
@@ -165,7 +165,7 @@ def score_profiles(
     settings: Settings, model_version: int | None, as_of: Any | None
 ) -> Any:
     """Score every eligible profile; the scores go to the lake's ingress."""
-    from ml import score
+    from ml.scores import score
 
     return score.score(settings, model_version=model_version, as_of=as_of)
 
@@ -173,15 +173,15 @@ def score_profiles(
 @task(name="ingest", cache_policy=NONE)
 def ingest_scores(settings: Settings, scored: Any) -> Any:
     """Swap the scores into the warehouse, checked and atomic."""
-    from ml import ingest
+    from ml.scores import writeback
 
-    return ingest.ingest(settings, scored)
+    return writeback.ingest(settings, scored)
 
 
 @task(name="back-test", cache_policy=NONE)
 def backtest(settings: Settings, ingested: Any) -> list[dict[str, Any]] | None:
     """Realised conversion by decile in the generator's simulated future."""
-    from ml import score
+    from ml.scores import score
 
     table = score.backtest(
         settings, ingested.model_name, ingested.model_version, ingested.as_of
@@ -194,7 +194,7 @@ def backtest(settings: Settings, ingested: Any) -> list[dict[str, Any]] | None:
 @task(name="build audiences", cache_policy=NONE)
 def build_audiences(settings: Settings) -> Any:
     """Members, holdout and deltas of every audience of ``audiences.yml``."""
-    from ml import audiences
+    from ml.activation import audiences
 
     built = audiences.build(settings)
     artifacts.audience_sizes(built)
@@ -206,7 +206,7 @@ def activate_audiences(
     settings: Settings, audience_ids: Sequence[str] | None, dry_run: bool
 ) -> list[Any]:
     """Send each audience's changes to its destinations, exactly once."""
-    from ml import activate
+    from ml.activation import activate
 
     try:
         results = activate.activate(

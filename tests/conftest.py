@@ -30,7 +30,7 @@ def enrich_home() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def settings(enrich_home: Path):
-    from ml.config import load_settings
+    from ml.core.config import load_settings
 
     return load_settings()
 
@@ -38,7 +38,7 @@ def settings(enrich_home: Path):
 @pytest.fixture(scope="session")
 def warehouse(settings) -> Iterator:
     """The embedded PostgreSQL of the test session's ENRICH_HOME."""
-    from ml import warehouse as wh
+    from ml.core import warehouse as wh
 
     wh.start_embedded(settings)
     yield settings
@@ -60,7 +60,7 @@ def keep_builds(settings):
 @pytest.fixture
 def sql(warehouse):
     """Run one query on the warehouse and return all rows."""
-    from ml.warehouse import connect
+    from ml.core.warehouse import connect
 
     def run(query: str, params: list | None = None) -> list[tuple]:
         with connect(warehouse) as conn:

@@ -132,7 +132,7 @@ def test_the_pipeline_featurizes_on_duckdb_end_to_end(
     piped, settings, monkeypatch, sql, keep_builds
 ):
     from flows.pipeline import pipeline_flow
-    from ml import export
+    from ml.features import export
 
     quick(monkeypatch)
     started = dt.datetime.now(dt.UTC)
@@ -163,7 +163,7 @@ def test_a_failing_dbt_test_stops_the_flow_before_training(
     piped, settings, tmp_path, monkeypatch, sql
 ):
     from flows.pipeline import pipeline_flow
-    from ml.featurize import FeaturizeError
+    from ml.features.featurize import FeaturizeError
 
     project = tmp_path / "project"
     project.mkdir()
@@ -195,7 +195,7 @@ def test_a_transient_http_failure_is_retried_and_a_refusal_is_not(
     piped, settings, tmp_path, monkeypatch, receiver, http_audiences
 ):
     from flows.pipeline import activate_flow
-    from ml.activate import ActivationError
+    from ml.activation.activate import ActivationError
 
     quick(monkeypatch)
     monkeypatch.setenv("ENRICH_ORCHESTRATION__TASK_RETRIES", "2")

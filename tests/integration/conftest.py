@@ -16,7 +16,7 @@ TODAY = dt.datetime.now(dt.UTC).date()
 @pytest.fixture
 def empty_raw(warehouse) -> None:
     """Start a test with no raw datasets at all."""
-    from ml.warehouse import connect
+    from ml.core.warehouse import connect
 
     with connect(warehouse) as conn:
         conn.execute("drop schema if exists raw cascade")
@@ -57,8 +57,10 @@ def built(settings, warehouse):
     so the data is generated again only when it is gone, and dbt rebuilds
     only then (or when the ML marts are missing).
     """
-    from ml import featurize, load, synthetic
-    from ml.warehouse import connect
+    from ml import synthetic
+    from ml.core.warehouse import connect
+    from ml.data import load
+    from ml.features import featurize
 
     params = synthetic.GeneratorParams(profiles=1_500, seed=3, as_of=TODAY)
     with connect(settings) as conn:
@@ -106,8 +108,9 @@ def quick():
 @pytest.fixture(scope="module")
 def production(built, settings, warehouse):
     """A fresh registry whose production model was trained on a new export."""
-    from ml import export, registry, train
-    from ml.warehouse import connect
+    from ml.core.warehouse import connect
+    from ml.features import export
+    from ml.model import registry, train
 
     with connect(settings) as conn:
         conn.execute("drop schema if exists registry cascade")
@@ -122,9 +125,10 @@ def production(built, settings, warehouse):
 @pytest.fixture(scope="module")
 def ingested(production, settings):
     """The production model's scores, ingested, and the enriched profiles built."""
-    from ml import featurize, ingest, score
+    from ml.features import featurize
+    from ml.scores import score, writeback
 
-    result = ingest.ingest(settings, score.score(settings))
+    result = writeback.ingest(settings, score.score(settings))
     featurize.featurize(settings, select=["source:scores+"])
     return result
 
@@ -143,7 +147,7 @@ def s3_lake_settings(settings, endpoint: str, lake: str):
 def load_late_clicks(settings, folder, profile: str, prefix: str, count: int = 3):
     """Load ``count`` email clicks of ``profile`` dated 20+ days before today,
     as a new file batch: old timestamps arriving late change past cutoffs."""
-    from ml import load
+    from ml.data import load
 
     midnight = dt.datetime.combine(dt.datetime.now(dt.UTC).date(), dt.time(), dt.UTC)
     late = [

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ml import activate, audiences, featurize, ingest, score
+from ml.activation import activate, audiences
+from ml.features import featurize
+from ml.scores import score, writeback
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +22,7 @@ def changes(location: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def built_audiences(ingested, settings, warehouse):
-    from ml.warehouse import connect
+    from ml.core.warehouse import connect
 
     with connect(warehouse) as conn:  # a clean ledger for this module ...
         conn.execute("drop schema if exists audiences cascade")
@@ -76,7 +78,7 @@ def test_changes_arrive_once_with_consent_suppression_and_exits(
     # A suppressed profile exits at the next build's delivery, never re-enters.
     gone = sorted(sent)[0]
     assert activate.suppress(settings, [gone], "test") == 1
-    ingest.ingest(settings, score.score(settings))
+    writeback.ingest(settings, score.score(settings))
     featurize.featurize(settings, select=["source:scores+"])
     audiences.build(settings)
     second = {d.audience_id: d for d in activate.activate(settings)}["warm_prospects"]
@@ -97,7 +99,7 @@ def test_changes_arrive_once_with_consent_suppression_and_exits(
 def test_a_failed_delivery_is_retried_under_the_same_key(
     built_audiences, settings, sql
 ):
-    ingest.ingest(settings, score.score(settings))
+    writeback.ingest(settings, score.score(settings))
     featurize.featurize(settings, select=["source:scores+"])
     build = audiences.build(settings)
     blocker = Path(settings.lake) / "activation" / "likely_subscribers"
@@ -243,7 +245,7 @@ audiences:
         assert set(table["status"].to_pylist()) == {"member"}
         assert table.num_rows == delivery.entered and delivery.exited == 0
         assert table.column_names == ["status", "profile_id", "decile"]
-        ingest.ingest(settings, score.score(settings))
+        writeback.ingest(settings, score.score(settings))
         featurize.featurize(settings, select=["source:scores+"])
         audiences.build(local)
 
@@ -253,7 +255,7 @@ def test_file_destinations_on_an_s3_lake(
 ):
     import boto3
 
-    from ml.lake import open_lake
+    from ml.core.lake import open_lake
 
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
         Bucket="activation"

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from ml import audiences, rules
+from ml.activation import audiences, rules
 
 pytestmark = pytest.mark.integration
 
@@ -62,7 +62,8 @@ def test_a_hostile_rule_never_reaches_the_database(ingested, settings, sql):
 def test_builds_snapshot_members_with_a_stable_holdout_and_deltas(
     ingested, settings, sql
 ):
-    from ml import featurize, ingest, score
+    from ml.features import featurize
+    from ml.scores import score, writeback
 
     first = audiences.build(settings)
     assert first.status == "success"
@@ -80,7 +81,7 @@ def test_builds_snapshot_members_with_a_stable_holdout_and_deltas(
     assert again.status == "skipped" and again.batch_id == first.batch_id
 
     # A new scoring run: a new build; a profile keeps its group.
-    ingest.ingest(settings, score.score(settings))
+    writeback.ingest(settings, score.score(settings))
     featurize.featurize(settings, select=["source:scores+"])
     second = audiences.build(settings)
     assert second.status == "success" and second.batch_id != first.batch_id
@@ -98,7 +99,7 @@ def test_builds_snapshot_members_with_a_stable_holdout_and_deltas(
 
 
 def test_the_holdout_share_is_within_a_point_at_100k_profiles(warehouse, sql):
-    from ml import warehouse as wh
+    from ml.core import warehouse as wh
 
     with wh.connect(warehouse, autocommit=True) as conn:
         wh.ensure_schemas(conn, ("audiences_schema.sql",))

@@ -8,7 +8,9 @@ import shutil
 
 import pytest
 
-from ml import featurize, load, synthetic
+from ml import synthetic
+from ml.data import load
+from ml.features import featurize
 from tests.integration.conftest import load_late_clicks
 
 pytestmark = pytest.mark.integration
@@ -202,7 +204,7 @@ def test_sql_is_lint_clean(built, settings):
     import sys
     from pathlib import Path
 
-    from ml.warehouse import dbt_environment
+    from ml.core.warehouse import dbt_environment
 
     sqlfluff = Path(sys.executable).with_name("sqlfluff")
     env = {**os.environ, **dbt_environment(settings)}

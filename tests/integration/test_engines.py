@@ -12,8 +12,10 @@ import math
 
 import pytest
 
-from ml import export, featurize, relations, report
-from ml.warehouse import connect
+from ml import report
+from ml.core import engines, relations
+from ml.core.warehouse import connect
+from ml.features import builds, export, featurize
 from tests.integration.conftest import load_late_clicks
 
 pytestmark = pytest.mark.integration
@@ -79,7 +81,7 @@ def test_an_engine_builds_the_warehouse_ml_sets_row_for_row(
     assert sum(uid.startswith("test.") for uid in ran) > 50
     # The profile store stays in the warehouse.
     assert "model.enrich.profiles_enriched" not in ran
-    assert featurize.ml_set_build(settings, "ml_training_set")["target"] == engine
+    assert builds.ml_set_build(settings, "ml_training_set").target == engine
 
     # Export reads from the engine that built the sets.
     built_here = exported_rows(settings, None, engine)
@@ -91,18 +93,17 @@ def test_an_engine_builds_the_warehouse_ml_sets_row_for_row(
     assert 0 < sum(labels) < len(labels)
 
     # The report reads the exploration marts from the engine that built them.
-    marts = report.EngineMarts(settings, engine)
-    for relation, columns, order in [
-        (relations.EDA_EMAIL_FUNNEL, "step_name, count_profiles", "step_number"),
-        (relations.EDA_DATASET_SUMMARY, "event_type, count_events", "event_type"),
-    ]:
-        query = f"select {columns} from {{table}} order by {order}"  # noqa: S608
-        assert marts.rows(query, relation) == sql(
-            query.format(table=".".join(relation))
-        )
-    with connect(settings) as conn:
-        section = report.data_section(conn, marts)
-    marts.close()
+    with engines.open_reader(settings, engine) as marts:
+        for relation, columns, order in [
+            (relations.EDA_EMAIL_FUNNEL, "step_name, count_profiles", "step_number"),
+            (relations.EDA_DATASET_SUMMARY, "event_type, count_events", "event_type"),
+        ]:
+            query = f"select {columns} from {{table}} order by {order}"  # noqa: S608
+            assert marts.rows(query, relation) == sql(
+                query.format(table=".".join(relation))
+            )
+        with connect(settings) as conn:
+            section = report.data_section(conn, marts)
     plots = [item.title for item in section.items if isinstance(item, report.Plot)]
     assert {"Events per type", "Email funnel"} <= set(plots), plots
     assert f"built on {engine}" in " ".join(
@@ -111,8 +112,8 @@ def test_an_engine_builds_the_warehouse_ml_sets_row_for_row(
 
 
 def test_an_unknown_engine_or_a_missing_build_is_a_clear_error(settings, tmp_path):
-    with pytest.raises(featurize.FeaturizeError, match="Unknown featurize target"):
-        featurize.check_engine("snowflake")
+    with pytest.raises(engines.EngineError, match="Unknown featurize target"):
+        engines.check_installed("snowflake")
     elsewhere = settings.model_copy(update={"home": tmp_path})
     with pytest.raises(export.ExportError, match="enrich featurize --target duckdb"):
         export.export(elsewhere, ["ml_scoring_set"], target="duckdb")

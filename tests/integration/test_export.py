@@ -13,8 +13,8 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
-from ml import export
-from ml.lake import open_lake
+from ml.core.lake import open_lake
+from ml.features import export
 from tests.integration.conftest import s3_lake_settings
 
 pytestmark = pytest.mark.integration

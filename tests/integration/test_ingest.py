@@ -14,8 +14,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ml import featurize, ingest, score
-from ml.lake import open_lake, sha256_of
+from ml.core.lake import open_lake, sha256_of
+from ml.features import featurize
+from ml.scores import score, writeback
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +59,7 @@ def test_every_eligible_profile_has_exactly_one_current_score(ingested, settings
 
     # Score and ingest again for the same as_of and model: row counts stay.
     before = sql(STATE)[0]
-    again = ingest.ingest(settings, score.score(settings))
+    again = writeback.ingest(settings, score.score(settings))
     assert again.replaced == [ingested.batch_id] or ingested.batch_id in again.replaced
     after = sql(STATE)[0]
     assert after[0] == before[0] and batches_of(sql, again) == 1
@@ -67,20 +68,20 @@ def test_every_eligible_profile_has_exactly_one_current_score(ingested, settings
     assert statuses[ingested.batch_id] == "replaced"
     assert statuses[again.batch_id] == "success"
     # The same dataset a second time: nothing to do.
-    assert ingest.ingest(settings).status == "skipped"
+    assert writeback.ingest(settings).status == "skipped"
     assert sql(STATE)[0][0] == before[0]
 
 
 def test_the_warehouse_holds_the_lakes_scores_exactly(ingested, settings, sql):
     """Binary COPY: every value as the scores dataset has it, bit for bit."""
-    scored = ingest.latest_scores(settings)
+    scored = writeback.latest_scores(settings)
     lake = open_lake(settings)
     parts = [
         pq.read_table(pa.BufferReader(lake.get_bytes(f"{scored.folder}/{p['file']}")))
         for p in scored.manifest["parts"]
     ]
     expected = pa.concat_tables(parts).sort_by("profile_id")
-    names = [n for n in ingest.VARYING if n != "profile_id"]
+    names = [n for n in writeback.VARYING if n != "profile_id"]
     rows = sql(
         "select profile_id, propensity, percentile, decile, reason_1, "
         "reason_1_shap, reason_2, reason_2_shap, reason_3, reason_3_shap "
@@ -220,11 +221,11 @@ BAD = {
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_score_files_are_refused_and_nothing_changes(case, ingested, settings, sql):
     edit, manifest_edit, message = BAD[case]
-    good = ingest.latest_scores(settings)
+    good = writeback.latest_scores(settings)
     bad = _copy_dataset(settings, good, case, edit, manifest_edit)
     before = sql(STATE)
-    with pytest.raises(ingest.IngestError, match=message):
-        ingest.ingest(settings, bad)
+    with pytest.raises(writeback.IngestError, match=message):
+        writeback.ingest(settings, bad)
     assert sql(STATE) == before
     failed = sql(
         "select status, error from scores.ingest_batches where source like %s",
@@ -235,7 +236,7 @@ def test_bad_score_files_are_refused_and_nothing_changes(case, ingested, setting
 
 
 def test_a_part_altered_after_writing_fails_its_checksum(ingested, settings, sql):
-    good = ingest.latest_scores(settings)
+    good = writeback.latest_scores(settings)
     bad = _copy_dataset(
         settings,
         good,
@@ -244,8 +245,8 @@ def test_a_part_altered_after_writing_fails_its_checksum(ingested, settings, sql
         refresh=False,
     )
     before = sql(STATE)
-    with pytest.raises(ingest.IngestError, match="checksum"):
-        ingest.ingest(settings, bad)
+    with pytest.raises(writeback.IngestError, match="checksum"):
+        writeback.ingest(settings, bad)
     assert sql(STATE) == before
     [(status, error)] = sql(
         "select status, error from scores.ingest_batches where source like '%/altered'"
@@ -263,7 +264,7 @@ def test_a_killed_ingest_leaves_the_previous_scores_in_place(ingested, settings,
     mid-way deterministically: its rows copied and checked in an open
     transaction, not yet visible.
     """
-    from ml.warehouse import connect
+    from ml.core.warehouse import connect
 
     score.score(settings)  # a new dataset for the same model and as_of
     before = sql(STATE)
@@ -310,7 +311,7 @@ def test_a_killed_ingest_leaves_the_previous_scores_in_place(ingested, settings,
     )
     assert status == "running"  # the killed process could not say otherwise
     # The next ingest marks the killed one failed, then does the work.
-    result = ingest.ingest(settings)
+    result = writeback.ingest(settings)
     assert result.status == "success"
     [(killed,)] = sql(
         "select count(*) from scores.ingest_batches "

@@ -15,8 +15,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ml import load, synthetic
-from ml.errors import LoadError
+from ml import synthetic
+from ml.core.errors import LoadError
+from ml.data import load
 
 pytestmark = pytest.mark.integration
 
@@ -300,7 +301,7 @@ def test_a_failed_batch_leaves_no_rows(warehouse, empty_raw, sql, tmp_path):
 
 
 def test_missing_inputs_fail_before_anything_is_recorded(warehouse, empty_raw, sql):
-    from ml.errors import StorageError
+    from ml.core.errors import StorageError
 
     with pytest.raises(StorageError, match="does not exist"):
         load.load_files(warehouse, ["/nonexistent/events.jsonl"])

@@ -9,8 +9,9 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pytest
 
-from ml import load, mirror, synthetic
-from ml.lake import open_lake
+from ml import synthetic
+from ml.core.lake import open_lake
+from ml.data import lake_copy, load
 from tests.integration.conftest import s3_lake_settings
 
 pytestmark = pytest.mark.integration
@@ -24,7 +25,7 @@ def lake_rows(settings, dataset: str) -> list[dict]:
     partitioning = pads.partitioning(
         pa.schema([("batch_id", pa.string())]), flavor="hive"
     )
-    marked = mirror.mirrored_batches(open_lake(settings))
+    marked = lake_copy.mirrored_batches(open_lake(settings))
     try:
         table = pads.dataset(
             f"{root}/raw/{dataset}", format="parquet", partitioning=partitioning
@@ -108,21 +109,21 @@ def test_sync_writes_what_is_missing_and_removes_what_is_gone(loaded, settings, 
     lake = open_lake(settings)
     # A loader killed after its commit, before its lake write: no batch row.
     lost = loaded.batch_id
-    lake.delete(lake.list(f"{mirror.folder('batches', lost)}/"))
+    lake.delete(lake.list(f"{lake_copy.folder('batches', lost)}/"))
     # A batch the warehouse dropped since (a replaced dataset).
     stale = "syn-000000000000-00000-experience_events"
-    lake.put_bytes(f"{mirror.folder('batches', stale)}/part-00000.parquet", b"x")
+    lake.put_bytes(f"{lake_copy.folder('batches', stale)}/part-00000.parquet", b"x")
     lake.put_bytes(
-        f"{mirror.folder('experience_events', stale)}/part-00000.parquet", b"x"
+        f"{lake_copy.folder('experience_events', stale)}/part-00000.parquet", b"x"
     )
-    assert lost not in mirror.mirrored_batches(lake)
+    assert lost not in lake_copy.mirrored_batches(lake)
 
-    result = mirror.sync(settings)
+    result = lake_copy.sync(settings)
     assert (result.written, result.removed) == ([lost], [stale])
-    assert not lake.list(f"{mirror.folder('experience_events', stale)}/")
+    assert not lake.list(f"{lake_copy.folder('experience_events', stale)}/")
     assert as_set(lake_events(settings)) == as_set(warehouse_events(sql))
 
-    again = mirror.sync(settings)
+    again = lake_copy.sync(settings)
     assert (again.written, again.removed) == ([], [])
 
 
@@ -136,7 +137,7 @@ def test_the_raw_copy_can_be_turned_off(warehouse, empty_raw, settings, sql):
     load.load_generated(off, params)
     assert lake.list("raw/") == []
     # Featurizing on a lake engine first copies what the lake lacks.
-    result = mirror.sync(off)
+    result = lake_copy.sync(off)
     assert len(result.written) == 2
     assert as_set(lake_events(settings)) == as_set(warehouse_events(sql))
 
@@ -152,9 +153,9 @@ def test_an_s3_lake_gets_the_raw_copy_and_loses_dropped_batches(
     first = synthetic.GeneratorParams(profiles=300, seed=4, as_of=AS_OF)
     load.load_generated(s3, first)
     lake = open_lake(s3)
-    assert len(mirror.mirrored_batches(lake)) == 2
+    assert len(lake_copy.mirrored_batches(lake)) == 2
     second = synthetic.GeneratorParams(profiles=200, seed=8, as_of=AS_OF)
     results = load.load_generated(s3, second, replace=True)
-    assert mirror.mirrored_batches(lake) == {r.batch_id for r in results}
+    assert lake_copy.mirrored_batches(lake) == {r.batch_id for r in results}
     keys = lake.list("raw/")
     assert keys and all(any(r.batch_id in key for r in results) for key in keys), keys

@@ -8,8 +8,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ml import activate, audiences, report
-from ml.stages import StageClock
+from ml import report
+from ml.activation import activate, audiences
+from ml.core.clock import StageClock
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +84,7 @@ class Page(HTMLParser):
 @pytest.fixture(scope="module")
 def activated(ingested, settings, warehouse):
     """The ingested scores' audiences, built and activated."""
-    from ml.warehouse import connect
+    from ml.core.warehouse import connect
 
     with connect(warehouse) as conn:  # a clean ledger for this module
         conn.execute("drop schema if exists audiences cascade")
@@ -129,7 +130,7 @@ def test_the_report_has_every_section_and_picture(activated, ingested, settings)
 
 
 def test_quarantined_records_are_counted_by_reason(activated, settings):
-    from ml.warehouse import connect
+    from ml.core.warehouse import connect
 
     with connect(settings) as conn:  # rolled back: the data stays as it was
         clean = report.data_section(conn)

@@ -9,8 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ml import export, registry, score
-from ml.lake import open_lake
+from ml.core.lake import open_lake
+from ml.features import export
+from ml.model import registry
+from ml.scores import score
 from tests.integration.conftest import s3_lake_settings
 
 pytestmark = pytest.mark.integration
@@ -70,7 +72,7 @@ def test_every_eligible_profile_gets_one_score_with_its_reasons(
 def test_reasons_match_catboost_shap_for_each_profile(scored, settings):
     from catboost import Pool
 
-    from ml import train
+    from ml.model import train
 
     loaded = score.load_model(settings)
     frame = read(settings, scored).set_index("profile_id")
@@ -119,7 +121,7 @@ def test_scores_round_trip_through_s3(production, settings, s3_endpoint):
     """Export, score and ingest on an S3 lake; the model stays where it was trained."""
     import boto3
 
-    from ml import ingest
+    from ml.scores import writeback
 
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
         Bucket="scores"
@@ -128,6 +130,6 @@ def test_scores_round_trip_through_s3(production, settings, s3_endpoint):
     export.export(s3, ["ml_scoring_set"])
     on_s3 = score.score(s3)
     assert open_lake(s3).exists(f"{on_s3.folder}/_manifest.json")
-    result = ingest.ingest(s3)
+    result = writeback.ingest(s3)
     assert result.status == "success" and result.rows == on_s3.rows
     assert result.source.startswith("s3://scores/lake/ingress/")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ml import export, registry, train
+from ml.features import export
+from ml.model import registry, train
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +19,7 @@ ENRICH = Path(sys.executable).parent / "enrich"
 
 @pytest.fixture(scope="module")
 def exported(built, settings, warehouse):
-    from ml.warehouse import connect
+    from ml.core.warehouse import connect
 
     with connect(settings) as conn:
         conn.execute("drop schema if exists registry cascade")

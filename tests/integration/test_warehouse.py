@@ -18,7 +18,7 @@ def test_listens_on_a_unix_socket_only(sql, warehouse):
 
 
 def test_start_is_idempotent_and_status_reports_it(warehouse):
-    from ml import warehouse as wh
+    from ml.core import warehouse as wh
 
     first = wh.embedded_status(warehouse)
     again = wh.start_embedded(warehouse)
@@ -27,7 +27,7 @@ def test_start_is_idempotent_and_status_reports_it(warehouse):
 
 
 def test_database_url_points_at_the_socket(warehouse):
-    from ml import warehouse as wh
+    from ml.core import warehouse as wh
 
     url = wh.database_url(warehouse)
     assert url.startswith("postgresql://postgres@/postgres?host=")
@@ -35,9 +35,9 @@ def test_database_url_points_at_the_socket(warehouse):
 
 
 def test_a_bad_external_dsn_fails_clearly_without_the_password(monkeypatch):
-    from ml.config import load_settings
-    from ml.errors import WarehouseError
-    from ml.warehouse import connect
+    from ml.core.config import load_settings
+    from ml.core.errors import WarehouseError
+    from ml.core.warehouse import connect
 
     monkeypatch.setenv(
         "ENRICH_DATABASE_URL", "postgresql://app:sup3r-secret@127.0.0.1:1/nowhere"
@@ -51,9 +51,10 @@ def test_a_bad_external_dsn_fails_clearly_without_the_password(monkeypatch):
 def test_two_homes_never_touch_each_other(warehouse, sql, tmp_path, monkeypatch):
     import datetime as dt
 
-    from ml import load, synthetic
-    from ml import warehouse as wh
-    from ml.config import load_settings
+    from ml import synthetic
+    from ml.core import warehouse as wh
+    from ml.core.config import load_settings
+    from ml.data import load
 
     before = sql("select count(*) from pg_tables where schemaname = 'raw'")
     other_home = Path(tempfile.mkdtemp(prefix="enrich-other-", dir="/tmp"))

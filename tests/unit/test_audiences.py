@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ml import audiences
+from ml.activation import audiences
 
 
 def definitions(tmp_path, text, settings):

@@ -24,7 +24,7 @@ def test_help_answers_well_under_two_seconds():
 
 def test_cli_module_imports_no_heavy_library():
     code = (
-        "import sys, ml.cli; "
+        "import sys, enrich.cli; "
         "heavy = {'numpy', 'pyarrow', 'psycopg', 'pandas', 'pydantic', 'dbt', "
         "'prefect'}; "
         "print(sorted(heavy & set(sys.modules)))"
@@ -48,7 +48,7 @@ def test_user_errors_print_without_traceback(tmp_path):
 
 
 def test_score_and_featurize_take_their_options():
-    from ml.cli import build_parser, cmd_featurize, cmd_ingest, cmd_score
+    from enrich.cli import build_parser, cmd_featurize, cmd_ingest, cmd_score
 
     parser = build_parser()
     args = parser.parse_args(["score", "--model-version", "3", "--as-of", "2026-11-01"])
@@ -60,7 +60,7 @@ def test_score_and_featurize_take_their_options():
 
 
 def test_a_bad_date_is_refused_by_the_parser(capsys):
-    from ml.cli import build_parser
+    from enrich.cli import build_parser
 
     with pytest.raises(SystemExit):
         build_parser().parse_args(["score", "--as-of", "yesterday"])
@@ -68,7 +68,7 @@ def test_a_bad_date_is_refused_by_the_parser(capsys):
 
 
 def test_suppression_files_give_their_first_column(tmp_path):
-    from ml.cli import _identities_in
+    from enrich.cli import _identities_in
 
     listed = tmp_path / "suppress.csv"
     listed.write_text("profile_id,reason\n123,complaint\n\n456,bounce\n")

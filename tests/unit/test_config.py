@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ml.config import load_settings
-from ml.errors import ConfigError
+from ml.core.config import load_settings
+from ml.core.errors import ConfigError
 
 
 def test_defaults_come_from_the_project_file(monkeypatch):
@@ -55,7 +55,7 @@ def test_unknown_keys_are_refused(monkeypatch, tmp_path):
 
 
 def test_database_url_is_secret(monkeypatch):
-    from ml.warehouse import redact_url
+    from ml.core.warehouse import redact_url
 
     url = "postgresql://scott:tiger-secret@db.example.com:5433/warehouse"
     monkeypatch.setenv("ENRICH_DATABASE_URL", url)
@@ -66,7 +66,7 @@ def test_database_url_is_secret(monkeypatch):
 
 
 def test_dbt_environment_points_at_an_external_server(monkeypatch):
-    from ml.warehouse import dbt_environment
+    from ml.core.warehouse import dbt_environment
 
     url = "postgresql://scott:tiger-secret@db.example.com:5433/warehouse"
     monkeypatch.setenv("ENRICH_DATABASE_URL", url)

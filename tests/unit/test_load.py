@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ml import load
-from ml.errors import LoadError
+from ml.core.errors import LoadError
+from ml.data import load
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ml import rules
+from ml.activation import rules
 
 
 def sql_text(rule: str) -> tuple[str, list]:

@@ -6,8 +6,8 @@ import io
 import logging
 
 from flows import runtime
-from ml.activate import ActivationError
-from ml.errors import EnrichError, StorageError
+from ml.activation.activate import ActivationError
+from ml.core.errors import EnrichError, StorageError
 
 
 def test_enrich_errors_print_without_traceback_other_errors_with_one():

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml import explain, score
+from ml.model import explain
+from ml.scores import score
 
 
 @pytest.fixture(scope="module")

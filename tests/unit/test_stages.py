@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from ml.stages import StageClock, resident_bytes
+from ml.core.clock import StageClock, resident_bytes
 
 
 def test_a_stage_records_its_time_throughput_and_peak_memory():

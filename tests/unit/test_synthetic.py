@@ -73,7 +73,7 @@ def test_every_event_type_of_the_catalogue_occurs(events, settings_free_catalogu
 
 @pytest.fixture(scope="module")
 def settings_free_catalogue():
-    from ml.config import PACKAGE_PROJECT_DIR
+    from ml.core.config import PACKAGE_PROJECT_DIR
 
     return synthetic.read_event_catalogue(PACKAGE_PROJECT_DIR / "seeds")
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml import train
-from ml.config import TrainSettings
+from ml.core.config import TrainSettings
+from ml.model import train
 
 
 def test_perfect_scores_give_perfect_metrics():

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 
-from ml import xdm
+from ml.synthetic import xdm
 
 
 def test_iso_timestamps_match_datetime_formatting():

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ml import xdm
+from ml.synthetic import xdm
 
 GENERATOR_VERSION = 2
 MS_PER_DAY = 86_400_000

@@ -21,10 +21,10 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from ml.errors import ConfigError
+from ml.core.errors import ConfigError
 
 CONFIG_FILE_NAME = "enrich.yml"
-PACKAGE_PROJECT_DIR = Path(__file__).resolve().parents[1]
+PACKAGE_PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 class StorageSettings(BaseModel):

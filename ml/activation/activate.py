@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ml import relations, rules
-from ml.audiences import (
+from ml.activation import rules
+from ml.activation.audiences import (
     Audience,
     AudienceError,
     Definitions,
@@ -49,9 +49,10 @@ from ml.audiences import (
     load_definitions,
     session,
 )
-from ml.config import Settings
-from ml.errors import EnrichError
-from ml.lake import open_lake, sha256_of
+from ml.core import relations
+from ml.core.config import Settings
+from ml.core.errors import EnrichError
+from ml.core.lake import open_lake, sha256_of
 
 logger = logging.getLogger(__name__)
 

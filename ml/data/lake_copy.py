@@ -30,10 +30,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from ml import relations, warehouse
-from ml.config import Settings
-from ml.export import rebatch, relation_columns, stream_relation
-from ml.lake import Lake, open_lake, write_part
+from ml.core import relations, warehouse
+from ml.core.arrow_io import rebatch, relation_columns, stream_relation
+from ml.core.config import Settings
+from ml.core.lake import Lake, open_lake, write_part
+from ml.data import batches
 
 logger = logging.getLogger(__name__)
 
@@ -185,9 +186,7 @@ def sync(settings: Settings, conn: Any | None = None) -> SyncResult:
         The batches written and removed.
     """
     if conn is None:
-        from ml.load import loader_session
-
-        with loader_session(settings) as locked:
+        with batches.loader_session(settings) as locked:
             return sync(settings, locked)
     from psycopg import sql
 

@@ -27,7 +27,7 @@ Local state (embedded PostgreSQL, lake, reports) lives in ENRICH_HOME
 
 
 def _settings() -> Any:
-    from ml.config import load_settings
+    from ml.core.config import load_settings
 
     return load_settings()
 
@@ -62,7 +62,7 @@ def _flow(name: str) -> Any:
 
 def cmd_db_start(args: argparse.Namespace) -> int:
     """Start the embedded PostgreSQL and tell dbt users what to export."""
-    from ml import warehouse
+    from ml.core import warehouse
 
     settings = _settings()
     if settings.database_url is not None:
@@ -83,7 +83,7 @@ def cmd_db_start(args: argparse.Namespace) -> int:
 
 def cmd_db_stop(args: argparse.Namespace) -> int:
     """Stop the embedded PostgreSQL."""
-    from ml import warehouse
+    from ml.core import warehouse
 
     stopped = warehouse.stop_embedded(_settings())
     _echo(
@@ -94,7 +94,7 @@ def cmd_db_stop(args: argparse.Namespace) -> int:
 
 def cmd_db_status(args: argparse.Namespace) -> int:
     """Say whether the warehouse runs; exit 1 when it does not."""
-    from ml import warehouse
+    from ml.core import warehouse
 
     settings = _settings()
     if settings.database_url is not None:
@@ -114,7 +114,7 @@ def cmd_db_status(args: argparse.Namespace) -> int:
 
 def cmd_db_url(args: argparse.Namespace) -> int:
     """Print the connection URL (password masked unless --show-password)."""
-    from ml import warehouse
+    from ml.core import warehouse
 
     settings = _settings()
     url = warehouse.database_url(settings)
@@ -128,7 +128,7 @@ def cmd_db_psql(args: argparse.Namespace) -> int:
     import shutil
     from pathlib import Path
 
-    from ml import warehouse
+    from ml.core import warehouse
 
     url = warehouse.database_url(_settings())
     psql = shutil.which("psql")
@@ -138,7 +138,7 @@ def cmd_db_psql(args: argparse.Namespace) -> int:
         if locations:
             psql = str(Path(locations[0]) / "pginstall" / "bin" / "psql")
     if psql is None or not Path(psql).exists():
-        from ml.errors import WarehouseError
+        from ml.core.errors import WarehouseError
 
         raise WarehouseError("No psql client found: install postgresql-client.")
     os.execv(psql, [psql, url, *args.psql_args])  # noqa: S606 - replaces this process
@@ -198,7 +198,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_load(args: argparse.Namespace) -> int:
     """Load XDM files (JSON Lines, .gz, Parquet; local or s3://) (flow ``load``)."""
-    from ml.storage import local_files
+    from ml.core.storage import local_files
 
     for path in args.paths:  # a typo fails here, before any server starts
         if not str(path).startswith("s3://"):
@@ -226,7 +226,7 @@ def cmd_featurize(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export the training and scoring sets to the lake."""
-    from ml import export
+    from ml.features import export
 
     names = {
         "training": ["ml_training_set"],
@@ -249,7 +249,7 @@ def cmd_model(args: argparse.Namespace) -> int:
     """The model registry: list, show, promote, rollback."""
     import json
 
-    from ml import registry
+    from ml.model import registry
 
     settings = _settings()
     if args.model_command == "list":
@@ -280,7 +280,7 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def _print_backtest(settings: Any, result: Any) -> None:
-    from ml import score
+    from ml.scores import score
 
     _print_backtest_table(
         score.backtest(settings, result.model_name, result.model_version, result.as_of)
@@ -330,10 +330,10 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest the latest complete scores dataset into the profile store."""
-    from ml import ingest
+    from ml.scores import writeback
 
     settings = _settings()
-    result = ingest.ingest(settings)
+    result = writeback.ingest(settings)
     _print_ingest(result)
     _print_backtest(settings, result)
     return 0
@@ -401,7 +401,7 @@ def _identities_in(path: Path) -> list[str]:
     """Identities from a text or CSV file: the first column, header skipped."""
     import csv
 
-    from ml.errors import EnrichError
+    from ml.core.errors import EnrichError
 
     try:
         with path.open(newline="") as handle:
@@ -437,11 +437,11 @@ def cmd_activate(args: argparse.Namespace) -> int:
 
 def cmd_audiences(args: argparse.Namespace) -> int:
     """Audiences: validate the definitions, size them or an ad-hoc rule."""
-    from ml import audiences
+    from ml.activation import audiences
 
     settings = _settings()
     if args.audiences_command == "activate":
-        from ml import activate
+        from ml.activation import activate
 
         try:
             deliveries = activate.activate(
@@ -453,13 +453,13 @@ def cmd_audiences(args: argparse.Namespace) -> int:
         _print_deliveries(deliveries)
         return 0
     if args.audiences_command == "suppress":
-        from ml import activate
+        from ml.activation import activate
 
         identities = list(args.profile_ids)
         if args.file is not None:
             identities += _identities_in(args.file)
         if not identities:
-            from ml.errors import EnrichError
+            from ml.core.errors import EnrichError
 
             raise EnrichError("Give PROFILE_ID arguments, or --file FILE.")
         added = activate.suppress(settings, identities, args.reason)
@@ -492,7 +492,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Register the scheduled deployments of enrich.yml and serve their runs."""
     settings = _settings()
     if not os.environ.get("PREFECT_API_URL"):
-        from ml.errors import EnrichError
+        from ml.core.errors import EnrichError
 
         raise EnrichError(
             "PREFECT_API_URL is not set: deployments need a long-lived Prefect "
@@ -799,7 +799,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Prefect's API calls
-    from ml.errors import EnrichError
+    from ml.core.errors import EnrichError
 
     try:
         return args.handler(args)

@@ -13,6 +13,7 @@ Nothing here writes to the warehouse.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import html
 import io
@@ -25,10 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from ml import relations, warehouse
-from ml.config import Settings
-from ml.errors import StorageError
-from ml.lake import open_lake
+from ml.core import engines, relations, warehouse
+from ml.core.config import Settings
+from ml.core.errors import StorageError
+from ml.core.lake import open_lake
+from ml.features import builds
 
 logger = logging.getLogger(__name__)
 
@@ -174,61 +176,6 @@ def _hbar(
 # -- reading ------------------------------------------------------------------------
 
 
-class EngineMarts:
-    """Marts another engine built (DuckDB's file, Spark's Parquet), via DuckDB."""
-
-    def __init__(self, settings: Settings, engine: str) -> None:
-        import duckdb
-
-        self.engine = engine
-        if engine == "duckdb":
-            self.conn = duckdb.connect(str(settings.duckdb_path), True)
-            return
-        self.conn = duckdb.connect()
-        root = settings.spark_warehouse
-        for folder in sorted(root.glob("*.db/*")):
-            if any(folder.glob("*.parquet")):
-                schema, table = folder.parent.name[: -len(".db")], folder.name
-                self.conn.execute(f'create schema if not exists "{schema}"')
-                self.conn.execute(
-                    f'create view "{schema}"."{table}" as '  # noqa: S608 - folder names
-                    f"select * from read_parquet('{folder}/*.parquet')"
-                )
-
-    def close(self) -> None:
-        """Let go of the database (dbt may want to write it again)."""
-        self.conn.close()
-
-    def exists(self, relation: tuple[str, str]) -> bool:
-        """Whether the engine built the relation (table or view)."""
-        [(count,)] = self.conn.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            list(relation),
-        ).fetchall()
-        return count > 0
-
-    def rows(self, query: str, relation: tuple[str, str]) -> list:
-        """The query's rows, ``{table}`` being the relation."""
-        name = ".".join(f'"{part}"' for part in relation)
-        return self.conn.execute(query.format(table=name)).fetchall()
-
-
-class _WarehouseMarts:
-    """The exploration marts the warehouse built, as :class:`EngineMarts` reads."""
-
-    engine = "warehouse"
-
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-
-    def exists(self, relation: tuple[str, str]) -> bool:
-        return warehouse.exists(self.conn, relation)
-
-    def rows(self, query: str, relation: tuple[str, str]) -> list:
-        return _rows(self.conn, query, relation)
-
-
 def _rows(conn: Any, query: str, relation: tuple[str, str], params: Any = None) -> list:
     from psycopg import sql
 
@@ -246,7 +193,7 @@ def _missing(conn: Any, *needed: tuple[str, str]) -> str | None:
 # -- data ---------------------------------------------------------------------------
 
 
-def data_section(conn: Any, marts: EngineMarts | None = None) -> Section:
+def data_section(conn: Any, marts: engines.Reader | None = None) -> Section:
     """Volumes, funnel, co-occurrence, correlation with conversion, quarantine.
 
     Args:
@@ -254,7 +201,7 @@ def data_section(conn: Any, marts: EngineMarts | None = None) -> Section:
         marts: The exploration marts of another engine, when it built them.
     """
     section = Section("data", "Data")
-    eda = marts or _WarehouseMarts(conn)
+    eda = marts or engines.WarehouseReader(conn)
     if marts is not None:
         section.items.append(f"The exploration marts were built on {marts.engine}.")
     needed = (
@@ -553,7 +500,7 @@ def current_scores(conn: Any) -> dict[str, Any] | None:
 
 
 def _model_version(settings: Settings, scores: dict[str, Any] | None) -> Any:
-    from ml import registry
+    from ml.model import registry
 
     try:
         if scores is not None:
@@ -566,7 +513,7 @@ def _model_version(settings: Settings, scores: dict[str, Any] | None) -> Any:
 
 def _importance(settings: Settings, version: Any) -> list[dict[str, Any]]:
     """The version's explanations, from its artifacts in the lake."""
-    from ml import registry
+    from ml.model import registry
 
     lake, folder = registry.artifact_lake(settings, version)
     try:
@@ -817,7 +764,7 @@ def _importance_plot(importance: list[dict[str, Any]], top: int = 15) -> Plot:
 
 def scores_section(settings: Settings, scores: dict[str, Any] | None) -> Section:
     """The distribution of the current scores and the back-test by decile."""
-    from ml import score
+    from ml.scores import score
 
     section = Section("scores", "Scores")
     if scores is None:
@@ -944,7 +891,7 @@ def _backtest_plot(table: list[dict[str, Any]]) -> Plot:
 
 def audiences_section(settings: Settings) -> Section:
     """Reach curves, the interval heatmap, sizes, deltas, holdout, deliveries."""
-    from ml import audiences
+    from ml.activation import audiences
 
     section = Section("audiences", "Audiences")
     with warehouse.connect(settings) as conn:
@@ -1043,7 +990,7 @@ def _latest_build(conn: Any) -> dict[str, Any] | None:
     from psycopg import sql
     from psycopg.rows import dict_row
 
-    from ml import audiences
+    from ml.activation import audiences
 
     if _missing(
         conn,
@@ -1072,7 +1019,7 @@ def _latest_build(conn: Any) -> dict[str, Any] | None:
 
 
 def _reach_curves(sized: dict[str, Any], profiles: int) -> Plot:
-    from ml.audiences import BUCKETS
+    from ml.activation.audiences import BUCKETS
 
     everyone = next(iter(sized.values()))
     top = max(1, covered_bucket(everyone.counts, 0.995)) / BUCKETS
@@ -1158,7 +1105,7 @@ def interval_grid(
 def _interval_heatmap(sizing: Any) -> Plot:
     from matplotlib.colors import LogNorm
 
-    from ml.audiences import BUCKETS
+    from ml.activation.audiences import BUCKETS
 
     bounds, reach = interval_grid(sizing.counts, BUCKETS)
     step = bounds[1] - bounds[0]
@@ -1333,17 +1280,16 @@ def run_section(run: dict[str, Any]) -> Section:
 
 def collect(settings: Settings, run: dict[str, Any] | None = None) -> Report:
     """Read everything the report shows and draw its pictures."""
-    from ml.featurize import WAREHOUSE, ml_set_build
-
-    engine = ml_set_build(settings, "eda")["target"]
-    marts = None if engine == WAREHOUSE else EngineMarts(settings, engine)
-    try:
+    engine = builds.ml_set_build(settings, builds.EDA).target
+    with contextlib.ExitStack() as stack:
+        marts = (
+            stack.enter_context(engines.open_reader(settings, engine))
+            if engine.reads_lake
+            else None
+        )
         with warehouse.connect(settings) as conn:
             data = data_section(conn, marts)
             scores = current_scores(conn)
-    finally:
-        if marts is not None:
-            marts.close()
     sections = [data, model_section(settings, scores)]
     sections.append(scores_section(settings, scores))
     sections.append(audiences_section(settings))

@@ -70,3 +70,7 @@ def s3_error(message: str, exc: Exception) -> StorageError:
             | ReadTimeoutError,
         )
     return StorageError(f"{message}: {exc}", retryable=retryable)
+
+
+class RelationMissingError(EnrichError):
+    """A relation an engine should have built is not there (featurize first)."""

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ml.errors import EnrichError
+from ml.core.errors import EnrichError
 
 MAX_RULE_LENGTH = 2_000
 MAX_DEPTH = 32

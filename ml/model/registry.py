@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ml import relations, warehouse
-from ml.config import Settings
-from ml.errors import EnrichError
-from ml.lake import open_lake
+from ml.core import relations, warehouse
+from ml.core.config import Settings
+from ml.core.errors import EnrichError
+from ml.core.lake import open_lake
 
 logger = logging.getLogger(__name__)
 

@@ -33,16 +33,17 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ml import mirror, relations, storage, warehouse
-from ml.config import Settings
-from ml.errors import LoadError
+from ml.core import arrow_io, relations, storage, warehouse
+from ml.core.config import Settings
+from ml.core.errors import LoadError
+from ml.data import batches, lake_copy
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +52,6 @@ PROFILES = "profiles"
 DATASETS = (EVENTS, PROFILES)
 SYNTHETIC_SOURCE = "synthetic"
 FILE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".parquet")
-# Key of the advisory lock that serialises loaders ("enrich" in ASCII).
-LOADER_LOCK = 0x656E72696368
 # Tables partitioned by batch_id (one partition a batch).
 PARTITIONED = (
     relations.RAW_EXPERIENCE_EVENTS,
@@ -67,22 +66,6 @@ _ISO_8601 = (
     r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
     r"([Zz]|[+-]\d{2}(:?\d{2})?)?$"
 )
-
-
-@dataclass
-class BatchResult:
-    """What happened to one batch."""
-
-    batch_id: str
-    dataset: str
-    source: str
-    status: str  # "success", or "skipped" when the content was already loaded
-    records_read: int = 0
-    records_loaded: int = 0
-    records_quarantined: int = 0
-    records_flagged: int = 0
-    seconds: float = 0.0
-    reasons: dict[str, int] = field(default_factory=dict)
 
 
 def identity_jsonpath(identity_field: str) -> str:
@@ -126,85 +109,6 @@ def known_event_types(settings: Settings) -> list[str]:
     return [row.event_type for row in read_event_catalogue(settings.seeds_dir)]
 
 
-# -- batch bookkeeping --------------------------------------------------------
-
-
-def loader_session(settings: Settings) -> Any:
-    """An autocommit connection holding the loader lock, schemas in place."""
-    return warehouse.locked_session(
-        settings, LOADER_LOCK, relations.RAW_BATCHES, "the loader"
-    )
-
-
-def _successful_batch(conn: Any, dataset: str, fingerprint: str) -> BatchResult | None:
-    """The earlier successful batch with this content, as a ``skipped`` result."""
-    from psycopg import sql
-
-    row = conn.execute(
-        sql.SQL(
-            "select batch_id, source, records_read, records_loaded, "
-            "records_quarantined, records_flagged from {} "
-            "where dataset = %s and fingerprint = %s and status = 'success'"
-        ).format(sql.Identifier(*relations.RAW_BATCHES)),
-        [dataset, fingerprint],
-    ).fetchone()
-    if row is None:
-        return None
-    batch_id, source, *numbers = row
-    return BatchResult(batch_id, dataset, source, "skipped", *numbers)
-
-
-def _begin_batch(
-    conn: Any,
-    batch_id: str,
-    dataset: str,
-    source: str,
-    fingerprint: str,
-    params: dict[str, Any],
-) -> None:
-    """Record a batch as ``loading`` (committed, so operators can see it)."""
-    from psycopg import sql
-    from psycopg.types.json import Jsonb
-
-    conn.execute(
-        sql.SQL(
-            "insert into {} (batch_id, dataset, source, fingerprint, status, params) "
-            "values (%s, %s, %s, %s, 'loading', %s) "
-            "on conflict (batch_id) do update set status = 'loading', "
-            "source = excluded.source, params = excluded.params, error = null, "
-            "started_at = now(), finished_at = null, records_read = 0, "
-            "records_loaded = 0, records_quarantined = 0, records_flagged = 0"
-        ).format(sql.Identifier(*relations.RAW_BATCHES)),
-        [batch_id, dataset, source, fingerprint, Jsonb(params)],
-    )
-
-
-def _finish_batch(conn: Any, result: BatchResult) -> None:
-    from psycopg import sql
-
-    conn.execute(
-        sql.SQL(
-            "update {} set status = 'success', finished_at = clock_timestamp(), "
-            "records_read = %s, records_loaded = %s, records_quarantined = %s, "
-            "records_flagged = %s where batch_id = %s"
-        ).format(sql.Identifier(*relations.RAW_BATCHES)),
-        [
-            result.records_read,
-            result.records_loaded,
-            result.records_quarantined,
-            result.records_flagged,
-            result.batch_id,
-        ],
-    )
-
-
-def _batch_transaction(conn: Any, batch_ids: list[str], source: str) -> Any:
-    """Write a batch's data atomically; on any error mark it failed and say so."""
-    return warehouse.recorded_attempt(
-        conn, relations.RAW_BATCHES, batch_ids, LoadError, f"Loading {source}"
-    )
-
-
 # -- generated data -----------------------------------------------------------
 
 
@@ -212,7 +116,7 @@ def load_generated(
     settings: Settings,
     params: Any,
     replace: bool = False,
-) -> list[BatchResult]:
+) -> list[batches.BatchResult]:
     """Generate the synthetic dataset chunk by chunk and load each chunk.
 
     Chunks already loaded (same parameters) are skipped without being
@@ -237,13 +141,15 @@ def load_generated(
     fingerprint = params.fingerprint()
     known = known_event_types(settings)
     workers = settings.load.workers
-    results: list[BatchResult] = []
-    with loader_session(settings) as conn:
+    results: list[batches.BatchResult] = []
+    with batches.loader_session(settings) as conn:
         _replace_other_synthetic(conn, fingerprint, replace)
         missing = []
         for index in range(params.n_chunks):
             spec = _ChunkSpec(params, fingerprint, index)
-            earlier = [_successful_batch(conn, d, spec.fingerprint) for d in DATASETS]
+            earlier = [
+                batches.successful_batch(conn, d, spec.fingerprint) for d in DATASETS
+            ]
             if all(earlier):
                 results.extend(earlier)
                 _report(index, params.n_chunks, "already loaded")
@@ -252,7 +158,7 @@ def load_generated(
         # Generation (numpy, this thread) overlaps with COPY (PostgreSQL
         # backends, one per worker): on two cores both stay busy.
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            running: deque[Future[list[BatchResult]]] = deque()
+            running: deque[Future[list[batches.BatchResult]]] = deque()
             for spec in missing:
                 # At most workers + 1 chunks in memory: `workers` loading
                 # while the next one is generated.
@@ -271,10 +177,10 @@ def load_generated(
 def _sync_lake(settings: Settings, conn: Any) -> None:
     """Bring the lake's raw copy up to date (see :mod:`ml.mirror`)."""
     if settings.storage.raw_to_lake:
-        mirror.sync(settings, conn)
+        lake_copy.sync(settings, conn)
 
 
-def _analyze_new(conn: Any, results: list[BatchResult]) -> None:
+def _analyze_new(conn: Any, results: list[batches.BatchResult]) -> None:
     """Statistics for the partitions this load filled (the planner needs them)."""
     tables = []
     for result in results:
@@ -311,7 +217,7 @@ class _ChunkSpec:
 
 def _load_chunk(
     settings: Settings, spec: _ChunkSpec, chunk: Any, known: list[str]
-) -> list[BatchResult]:
+) -> list[batches.BatchResult]:
     """Load one generated chunk on a connection of its own (a worker thread)."""
     started = time.perf_counter()
     batch_params = {
@@ -321,7 +227,7 @@ def _load_chunk(
     }
     with warehouse.connect(settings, autocommit=True) as conn:
         for dataset in DATASETS:
-            _begin_batch(
+            batches.begin(
                 conn,
                 spec.batch_ids[dataset],
                 dataset,
@@ -332,9 +238,9 @@ def _load_chunk(
         events = _events_with_flags(chunk.events, known)
         results = _write_chunk(conn, chunk, events, spec.batch_ids)
         if settings.storage.raw_to_lake:
-            rows = mirror.batch_rows(conn, list(spec.batch_ids.values()))
-            mirror.publish(settings, rows[spec.batch_ids[PROFILES]], chunk.profiles)
-            mirror.publish(settings, rows[spec.batch_ids[EVENTS]], events)
+            rows = lake_copy.batch_rows(conn, list(spec.batch_ids.values()))
+            lake_copy.publish(settings, rows[spec.batch_ids[PROFILES]], chunk.profiles)
+            lake_copy.publish(settings, rows[spec.batch_ids[EVENTS]], events)
     seconds = time.perf_counter() - started
     for result in results:
         result.seconds = seconds
@@ -371,10 +277,10 @@ def _events_with_flags(events: pa.Table, known: list[str]) -> pa.Table:
 
 def _write_chunk(
     conn: Any, chunk: Any, events: pa.Table, batch_ids: dict[str, str]
-) -> list[BatchResult]:
+) -> list[batches.BatchResult]:
     flagged = events.num_rows - pc.sum(events["is_known_event_type"]).as_py()
     results = [
-        BatchResult(
+        batches.BatchResult(
             batch_ids[PROFILES],
             PROFILES,
             SYNTHETIC_SOURCE,
@@ -382,7 +288,7 @@ def _write_chunk(
             chunk.profiles.num_rows,
             chunk.profiles.num_rows,
         ),
-        BatchResult(
+        batches.BatchResult(
             batch_ids[EVENTS],
             EVENTS,
             SYNTHETIC_SOURCE,
@@ -392,21 +298,21 @@ def _write_chunk(
             records_flagged=flagged,
         ),
     ]
-    with _batch_transaction(conn, list(batch_ids.values()), SYNTHETIC_SOURCE):
+    with batches.transaction(conn, list(batch_ids.values()), SYNTHETIC_SOURCE):
         parts = [
             (relations.RAW_PROFILES, batch_ids[PROFILES], chunk.profiles),
             (relations.RAW_EXPERIENCE_EVENTS, batch_ids[EVENTS], events),
             (relations.SYNTHETIC_TRUTH, batch_ids[EVENTS], chunk.truth),
         ]
         for parent, batch_id, table in parts:
-            warehouse.copy_arrow(
+            arrow_io.copy_arrow(
                 conn, warehouse.new_partition(conn, parent, batch_id), table, batch_id
             )
         warehouse.attach_partitions(
             conn, [(parent, batch_id) for parent, batch_id, _ in parts]
         )
         for result in results:
-            _finish_batch(conn, result)
+            batches.finish(conn, result)
     return results
 
 
@@ -456,7 +362,7 @@ def load_files(
     locations: Iterable[str],
     dataset: str = EVENTS,
     identity_field: str | None = None,
-) -> list[BatchResult]:
+) -> list[batches.BatchResult]:
     """Load XDM files (one batch per file) with validation and quarantine.
 
     Args:
@@ -482,16 +388,16 @@ def load_files(
     known = known_event_types(settings)
     # Every input is found before the warehouse is touched: a typo fails fast.
     inputs = list(_resolve(settings, locations))
-    results: list[BatchResult] = []
+    results: list[batches.BatchResult] = []
     with (
         tempfile.TemporaryDirectory(prefix="enrich-load-") as scratch,
-        loader_session(settings) as conn,
+        batches.loader_session(settings) as conn,
     ):
         for source, fetch in inputs:
             path = fetch(Path(scratch))
             fingerprint = _fingerprint(path, dataset, identity_field)
             batch_id = f"file-{fingerprint[:20]}"
-            earlier = _successful_batch(conn, dataset, fingerprint)
+            earlier = batches.successful_batch(conn, dataset, fingerprint)
             if earlier is not None:
                 logger.info(
                     "%s was already loaded as batch %s", source, earlier.batch_id
@@ -499,7 +405,7 @@ def load_files(
                 results.append(earlier)
                 continue
             started = time.perf_counter()
-            _begin_batch(
+            batches.begin(
                 conn,
                 batch_id,
                 dataset,
@@ -507,7 +413,7 @@ def load_files(
                 fingerprint,
                 {"identity_field": identity_field, "file": path.name},
             )
-            with _batch_transaction(conn, [batch_id], source):
+            with batches.transaction(conn, [batch_id], source):
                 result = _load_file(
                     conn,
                     settings,
@@ -516,7 +422,7 @@ def load_files(
                     ),
                     path,
                 )
-                _finish_batch(conn, result)
+                batches.finish(conn, result)
             result.seconds = time.perf_counter() - started
             logger.info(
                 "%s: %d loaded, %d quarantined, %d flagged (batch %s)",
@@ -578,7 +484,7 @@ def _load_file(
     settings: Settings,
     spec: _BatchSpec,
     path: Path,
-) -> BatchResult:
+) -> batches.BatchResult:
     """Stage the file's records, validate them in SQL, write good and bad rows."""
     conn.execute(
         "create temp table enrich_stage (record_number bigint primary key, "
@@ -611,7 +517,7 @@ def _load_file(
     if rejected:
         counts["invalid_json"] = counts.get("invalid_json", 0) + len(rejected)
     reasons = {reason: n for reason, n in counts.items() if reason not in _TOTALS}
-    return BatchResult(
+    return batches.BatchResult(
         spec.batch_id,
         spec.dataset,
         spec.source,

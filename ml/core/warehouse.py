@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import logging
 import os
 import signal
@@ -21,14 +20,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ml.config import Settings
-from ml.errors import EnrichError, WarehouseError
+from ml.core.config import Settings
+from ml.core.errors import EnrichError, WarehouseError
 
 logger = logging.getLogger(__name__)
 
 # The schemas enrich owns, created on first contact (idempotent DDL, in order).
 SCHEMA_FILES = ("raw_schema.sql", "scores_schema.sql", "audiences_schema.sql")
-COPY_SLICE_ROWS = 50_000
 
 # The XDG_RUNTIME_DIR enrich set itself, if any (see start_embedded).
 _own_runtime_dir: list[str] = []
@@ -326,7 +324,7 @@ def ensure_schemas(conn: Any, files: tuple[str, ...] = SCHEMA_FILES) -> None:
     after ``enrich generate`` finds every source it declares.
     """
     for name in files:
-        conn.execute(resources.files("ml").joinpath("sql", name).read_text())
+        conn.execute(resources.files("ml.core").joinpath("sql", name).read_text())
 
 
 def partition_name(parent: tuple[str, str], batch_id: str) -> tuple[str, str]:
@@ -396,79 +394,6 @@ def attach_partitions(conn: Any, parts: list[tuple[tuple[str, str], str]]) -> No
                 sql.Literal(batch_id),
             )
         )
-
-
-def copy_arrow(
-    conn: Any,
-    target: tuple[str, str],
-    tables: Any,
-    batch_id: str | None = None,
-    binary: bool = False,
-    freeze: bool = False,
-) -> None:
-    """COPY Arrow rows (plus their batch id, if given) into ``target``.
-
-    A writer thread sends each slice while the next one is formatted, so the
-    client's formatting and the server's parsing overlap on two cores; rows
-    given as several tables go in one COPY, so preparing the next table
-    overlaps the server's work too.
-
-    Args:
-        conn: The connection (its transaction holds the rows).
-        target: Schema and table.
-        tables: An Arrow table, or an iterable of tables of one schema; the
-            column names are the target's.
-        batch_id: Sent as a ``batch_id`` column when given.
-        binary: Send PostgreSQL's binary format (encoded by pgpq) instead of
-            CSV: the server parses numbers about twice as fast. The Arrow
-            types must then be the columns' exactly (string: text, float64:
-            double precision, int16: smallint, ...).
-        freeze: Write the rows frozen (only for a table created in this
-            transaction): readers need not set hint bits on them, nor a
-            later VACUUM freeze them.
-    """
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    from psycopg import sql
-    from psycopg.copy import QueuedLibpqWriter
-
-    def with_batch(table: pa.Table) -> pa.Table:
-        if batch_id is None:
-            return table
-        return table.append_column(
-            "batch_id", pa.repeat(pa.scalar(batch_id, pa.string()), table.num_rows)
-        )
-
-    remaining = iter([tables] if isinstance(tables, pa.Table) else tables)
-    first = next(remaining, None)
-    if first is None:
-        return
-    first = with_batch(first)
-    statement = sql.SQL("copy {} ({}) from stdin (format {}{})").format(
-        sql.Identifier(*target),
-        sql.SQL(", ").join(sql.Identifier(name) for name in first.column_names),
-        sql.SQL("binary" if binary else "csv"),
-        sql.SQL(", freeze" if freeze else ""),
-    )
-    everything = itertools.chain([first], (with_batch(t) for t in remaining))
-    cursor = conn.cursor()
-    with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
-        if binary:
-            from pgpq import ArrowToPostgresBinaryEncoder
-
-            encoder = ArrowToPostgresBinaryEncoder(first.schema)
-            copy.write(encoder.write_header())
-            for table in everything:
-                for batch in table.to_batches(max_chunksize=COPY_SLICE_ROWS):
-                    copy.write(encoder.write_batch(batch))
-            copy.write(encoder.finish())
-            return
-        options = pacsv.WriteOptions(include_header=False)
-        for table in everything:
-            for start in range(0, table.num_rows, COPY_SLICE_ROWS):
-                sink = pa.BufferOutputStream()
-                pacsv.write_csv(table.slice(start, COPY_SLICE_ROWS), sink, options)
-                copy.write(sink.getvalue())
 
 
 def exists(conn: Any, relation: tuple[str, str]) -> bool:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ml.config import Settings
-from ml.errors import StorageError, s3_error
+from ml.core.config import Settings
+from ml.core.errors import StorageError, s3_error
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,6 @@ reads the set from there.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -21,9 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ml import warehouse
-from ml.config import Settings
-from ml.errors import EnrichError
+from ml.core import relations, warehouse
+from ml.core.config import Settings
+from ml.core.engines import Engine, EngineError, check_installed, release
+from ml.core.errors import EnrichError
+from ml.core.lake import open_lake
+from ml.data import lake_copy
+from ml.features import builds
 
 logger = logging.getLogger(__name__)
 
@@ -70,30 +73,21 @@ class DbtRun:
         return f"{parts or 'nothing to do'} in {self.seconds:.1f} s"
 
 
-WAREHOUSE = "warehouse"
-LAKE_ENGINES = ("duckdb", "spark")
-_ADAPTER_MODULES = {"duckdb": "dbt.adapters.duckdb", "spark": "dbt.adapters.spark"}
-ML_SETS = ("ml_training_set", "ml_scoring_set")
-# Recorded like the ML sets: which engine built the exploration marts.
-_EDA_MART = "eda_dataset_summary"
-_BUILDS = "ml_sets.json"
-
-
-def state_dir(settings: Settings, target: str = WAREHOUSE) -> Path:
+def state_dir(settings: Settings, target: str = Engine.WAREHOUSE) -> Path:
     """The folder of dbt's target and logs for one engine, in ENRICH_HOME/dbt."""
     base = settings.home / "dbt"
-    return base if target == WAREHOUSE else base / target
+    return base if target == Engine.WAREHOUSE else base / target
 
 
 def dbt_args(
-    settings: Settings, command: Sequence[str], target: str = WAREHOUSE
+    settings: Settings, command: Sequence[str], target: str = Engine.WAREHOUSE
 ) -> list[str]:
     """The dbt arguments for this project, target and logs under ENRICH_HOME."""
     project = str(settings.project_dir)
     state = state_dir(settings, target)
     return [
         *command,
-        *(["--target", target] if target != WAREHOUSE else []),
+        *(["--target", target] if target != Engine.WAREHOUSE else []),
         "--project-dir", project,
         "--profiles-dir", project,
         "--target-path", str(state / "target"),
@@ -101,31 +95,18 @@ def dbt_args(
     ]  # fmt: skip
 
 
-def check_engine(target: str) -> None:
-    """Fail clearly when an engine's optional dependencies are missing.
-
-    Raises:
-        FeaturizeError: Unknown target, or its extra is not installed.
-    """
-    if target == WAREHOUSE:
-        return
-    if target not in LAKE_ENGINES:
-        raise FeaturizeError(
-            f"Unknown featurize target {target!r}: use warehouse, "
-            f"{', '.join(LAKE_ENGINES)}."
-        )
-    if importlib.util.find_spec(_ADAPTER_MODULES[target]) is None:
-        raise FeaturizeError(
-            f"Featurizing on {target} needs the `{target}` extra: "
-            f"`pip install 'enrich[{target}]'` (or `uv sync --extra {target}`)."
-        )
+def _engine(target: str) -> Engine:
+    try:
+        return check_installed(target)
+    except EngineError as exc:
+        raise FeaturizeError(str(exc)) from None
 
 
 def run_dbt(
     settings: Settings,
     command: Sequence[str],
     on_message: Callable[[str, str], None] | None = None,
-    target: str = WAREHOUSE,
+    target: str = Engine.WAREHOUSE,
 ) -> DbtRun:
     """Run one dbt command in-process against the configured warehouse.
 
@@ -144,13 +125,11 @@ def run_dbt(
     """
     from dbt.cli.main import dbtRunner
 
-    check_engine(target)
+    engine = _engine(target)
     # Starts the embedded server if needed; the scores source must exist
     # before the first ingest so that profiles_enriched builds.
     with warehouse.connect(settings, autocommit=True) as conn:
         warehouse.ensure_schemas(conn, ("scores_schema.sql",))
-    from ml.lake import open_lake
-
     os.environ.update(warehouse.dbt_environment(settings))
     os.environ.update(
         ENRICH_HOME=str(settings.home), ENRICH_LAKE=open_lake(settings).root
@@ -158,42 +137,18 @@ def run_dbt(
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     # With a listener, dbt's lines go there instead of to stdout as well.
     quiet = ["--quiet"] if on_message else []
-    args = dbt_args(settings, [*command, *quiet], target)
-    logger.info("dbt %s%s", " ".join(command), _on(target))
+    args = dbt_args(settings, [*command, *quiet], engine)
+    logger.info("dbt %s%s", " ".join(command), engine.suffix)
     callbacks = [] if on_message is None else [_forward(on_message)]
     try:
         outcome = dbtRunner(callbacks=callbacks).invoke(args)
     finally:
-        _release(target)
+        release(engine)
     run = _collect(list(command), outcome)
     if not run.success:
         raise FeaturizeError(_failure_message(run, outcome.exception), run)
-    logger.info("dbt %s%s: %s", command[0], _on(target), run.summary())
+    logger.info("dbt %s%s: %s", command[0], engine.suffix, run.summary())
     return run
-
-
-def _release(target: str) -> None:
-    """Let go of the engine dbt held in this process.
-
-    dbt-duckdb keeps its database open (another connection to the file, as
-    the export makes, would fail); a local SparkSession keeps its memory.
-    """
-    if target == "duckdb":
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-        if DuckDBConnectionManager._ENV is not None:
-            DuckDBConnectionManager._ENV.close()
-        DuckDBConnectionManager.close_all_connections()
-    elif target == "spark":
-        from pyspark.sql import SparkSession
-
-        session = SparkSession.getActiveSession()
-        if session is not None:
-            session.stop()
-
-
-def _on(target: str) -> str:
-    return "" if target == WAREHOUSE else f" on {target}"
 
 
 def _forward(on_message: Callable[[str, str], None]) -> Callable[[Any], None]:
@@ -252,8 +207,6 @@ def sample_percent(settings: Settings) -> float:
     """
     from psycopg import sql
 
-    from ml import relations
-
     cap = settings.featurize.sample_above_events
     if cap is None:
         return 100.0
@@ -302,13 +255,10 @@ def featurize(
     Returns:
         The ``dbt build`` outcome.
     """
-    target = target or settings.featurize.target
-    check_engine(target)
-    if target != WAREHOUSE:
-        from ml import mirror
-
+    engine = _engine(target or settings.featurize.target)
+    if engine.reads_lake:
         # The engine reads the lake: it must hold every loaded batch.
-        mirror.sync(settings)
+        lake_copy.sync(settings)
     command = ["build"]
     if full_refresh:
         command.append("--full-refresh")
@@ -321,49 +271,8 @@ def featurize(
             dbt_vars.setdefault(name, percent)
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars)]
-    run = run_dbt(settings, command, on_message, target)
-    _record_builds(settings, target, run)
+    run = run_dbt(settings, command, on_message, engine)
+    succeeded = (node.unique_id for node in run.nodes if node.status == "success")
+    results = state_dir(settings, engine) / "target" / "run_results.json"
+    builds.record(settings, engine, succeeded, results)
     return run
-
-
-def _record_builds(settings: Settings, target: str, run: DbtRun) -> None:
-    """Note which engine built each ML set (what ``enrich export`` reads)."""
-    succeeded = {node.unique_id for node in run.nodes if node.status == "success"}
-    built = [name for name in ML_SETS if f"model.enrich.{name}" in succeeded]
-    if f"model.enrich.{_EDA_MART}" in succeeded:
-        built.append("eda")
-    if not built:
-        return
-    path = settings.home / "dbt" / _BUILDS
-    try:
-        builds = json.loads(path.read_text())
-    except (OSError, ValueError):
-        builds = {}
-    try:
-        results = state_dir(settings, target) / "target" / "run_results.json"
-        metadata = json.loads(results.read_text())["metadata"]
-    except (OSError, ValueError, KeyError):
-        metadata = {}
-    for name in built:
-        builds[name] = {
-            "target": target,
-            "invocation_id": metadata.get("invocation_id"),
-            "generated_at": metadata.get("generated_at"),
-            "dbt_version": metadata.get("dbt_version"),
-        }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(builds, indent=2))
-
-
-def ml_set_build(settings: Settings, dataset: str) -> dict[str, Any]:
-    """The dbt invocation that last built an ML set (or ``eda``), and where.
-
-    Returns:
-        ``target`` (``warehouse`` when nothing is recorded), ``invocation_id``,
-        ``generated_at``, ``dbt_version``.
-    """
-    try:
-        builds = json.loads((settings.home / "dbt" / _BUILDS).read_text())
-    except (OSError, ValueError):
-        builds = {}
-    return builds.get(dataset) or {"target": WAREHOUSE}

@@ -36,9 +36,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from ml import relations, rules, warehouse
-from ml.config import Settings
-from ml.errors import EnrichError
+from ml.activation import rules
+from ml.core import relations, warehouse
+from ml.core.config import Settings
+from ml.core.errors import EnrichError
 
 logger = logging.getLogger(__name__)
 

@@ -26,9 +26,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ml import export, relations, warehouse
-from ml.config import Settings, TrainSettings
-from ml.errors import EnrichError
+from ml.core import relations, warehouse
+from ml.core.config import Settings, TrainSettings
+from ml.core.errors import EnrichError
+from ml.features import export
 
 logger = logging.getLogger(__name__)
 

@@ -34,11 +34,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ml import export, registry, relations, warehouse
-from ml.config import Settings
-from ml.errors import EnrichError, StorageError
-from ml.explain import Explainer
-from ml.lake import Lake, complete_folders, open_lake, verified_part, write_part
+from ml.core import relations, warehouse
+from ml.core.config import Settings
+from ml.core.errors import EnrichError, StorageError
+from ml.core.lake import Lake, complete_folders, open_lake, verified_part, write_part
+from ml.features import export
+from ml.model import registry
+from ml.model.explain import Explainer
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +120,7 @@ def load_model(settings: Settings, version: int | None = None) -> ScoringModel:
     """
     from catboost import CatBoostClassifier
 
-    from ml import train
+    from ml.model import train
 
     found = registry.get(settings, version)
     lake, folder = registry.artifact_lake(settings, found)
@@ -389,7 +391,7 @@ def _score_chunk(chunk: pa.Table, loaded: ScoringModel, path: Path) -> np.ndarra
     """
     from catboost import Pool
 
-    from ml import train
+    from ml.model import train
 
     frame = train.prepare(chunk.to_pandas(), loaded.features, loaded.categorical)
     pool = Pool(frame[loaded.features], cat_features=loaded.categorical)

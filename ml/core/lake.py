@@ -17,9 +17,9 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml import storage
-from ml.config import Settings
-from ml.errors import StorageError, s3_error
+from ml.core import storage
+from ml.core.config import Settings
+from ml.core.errors import StorageError, s3_error
 
 logger = logging.getLogger(__name__)
 

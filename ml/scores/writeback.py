@@ -31,10 +31,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ml import relations, score, warehouse
-from ml.config import Settings
-from ml.errors import EnrichError, StorageError
-from ml.lake import complete_folders, open_lake, verified_part
+from ml.core import arrow_io, relations, warehouse
+from ml.core.config import Settings
+from ml.core.errors import EnrichError, StorageError
+from ml.core.lake import complete_folders, open_lake, verified_part
+from ml.scores import score
 
 logger = logging.getLogger(__name__)
 
@@ -270,7 +271,7 @@ def _copy_checked(
 
         # One COPY for every part: the next part is read and checked while
         # the server stores the last one.
-        warehouse.copy_arrow(conn, child, parts(), binary=True, freeze=True)
+        arrow_io.copy_arrow(conn, child, parts(), binary=True, freeze=True)
     # Statistics before the checks below, so the planner knows the rows.
     warehouse.analyze(conn, [child], statistics_target=STATISTICS_TARGET)
     if rows != int(manifest["rows"]):

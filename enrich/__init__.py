@@ -1,0 +1,1 @@
+"""The enrich application: the command line over the library and the flows."""

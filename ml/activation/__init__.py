@@ -1,0 +1,1 @@
+"""Stage 7: the audience rule language, audiences, and deliveries."""

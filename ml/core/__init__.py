@@ -1,0 +1,1 @@
+"""Infrastructure: settings, errors, relation names, warehouse, storage, the lake."""

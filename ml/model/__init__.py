@@ -1,0 +1,1 @@
+"""Stage 4: frames, training, evaluation, explanation and the model registry."""
