@@ -21,9 +21,13 @@ test: $(VENV) lint
 	$(UV) sync --locked --inexact --extra duckdb --extra spark --quiet
 	.venv/bin/python -m pytest
 
+## lint: style, the house's layers and types, the YAML and the SQL
 lint: $(VENV)
-	.venv/bin/ruff format --check ml flows enrich tests bench
-	.venv/bin/ruff check ml flows enrich tests bench
+	.venv/bin/ruff format --check ml flows enrich tests bench tools
+	.venv/bin/ruff check ml flows enrich tests bench tools
+	.venv/bin/python tools/check_structure.py
+	.venv/bin/lint-imports --no-cache
+	.venv/bin/mypy
 	.venv/bin/yamllint -s enrich.yml audiences.yml dbt_project.yml profiles.yml selectors.yml prefect.yaml .yamllint models seeds macros tests/dbt
 
 ## bench: every benchmark (an hour or more; results in bench/results/)

@@ -145,7 +145,7 @@ def _select_list(columns: list[Column]) -> Any:
     """Columns as text PyArrow parses exactly (timestamps in UTC ISO 8601)."""
     from psycopg import sql
 
-    items = []
+    items: list[sql.Composable] = []
     for column in columns:
         name = sql.Identifier(column.name)
         if column.pg_type == "timestamp with time zone":

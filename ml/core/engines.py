@@ -97,7 +97,7 @@ def release(engine: Engine) -> None:
 
         if DuckDBConnectionManager._ENV is not None:
             DuckDBConnectionManager._ENV.close()
-        DuckDBConnectionManager.close_all_connections()
+        DuckDBConnectionManager.close_all_connections()  # type: ignore[no-untyped-call]
     elif engine is Engine.SPARK:
         from pyspark.sql import SparkSession
 
@@ -158,7 +158,8 @@ class WarehouseReader(Reader):
         from psycopg import sql
 
         statement = sql.SQL(query).format(table=sql.Identifier(*relation))
-        return self.conn.execute(statement).fetchall()
+        rows: list[tuple[Any, ...]] = self.conn.execute(statement).fetchall()
+        return rows
 
     @override
     def schema(self, relation: tuple[str, str]) -> pa.Schema:
@@ -210,11 +211,13 @@ class DuckDBReader(Reader):
             "where table_schema = ? and table_name = ?",
             list(relation),
         ).fetchall()
-        return count > 0
+        return bool(count > 0)
 
     @override
     def rows(self, query: str, relation: tuple[str, str]) -> list[tuple[Any, ...]]:
-        return self.conn.execute(query.format(table=_quoted(relation))).fetchall()
+        statement = query.format(table=_quoted(relation))
+        rows: list[tuple[Any, ...]] = self.conn.execute(statement).fetchall()
+        return rows
 
     def _query(self, relation: tuple[str, str]) -> Any:
         import duckdb
@@ -277,7 +280,8 @@ class SparkReader(Reader):
         name = "_".join(relation)
         self._conn.read_parquet(files).create_view(name, replace=True)
         statement = query.format(table=_quoted(("main", name)))
-        return self._conn.execute(statement).fetchall()
+        rows: list[tuple[Any, ...]] = self._conn.execute(statement).fetchall()
+        return rows
 
     def _dataset(self, relation: tuple[str, str]) -> Any:
         import pyarrow.dataset as pads

@@ -9,6 +9,7 @@ so a half-written folder (a killed writer) is never picked up.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import logging
@@ -48,7 +49,7 @@ class Lake(ABC):
         """A local path holding ``key``'s content (``local`` when copied)."""
 
     @abstractmethod
-    def list(self, prefix: str) -> list[str]:
+    def list(self, prefix: str) -> builtins.list[str]:
         """Every key under ``prefix`` (recursively), sorted."""
 
     @abstractmethod
@@ -64,7 +65,7 @@ class Lake(ABC):
         """Write ``data`` to ``key`` (replacing it)."""
 
     @abstractmethod
-    def delete(self, keys: list[str]) -> None:
+    def delete(self, keys: builtins.list[str]) -> None:
         """Remove these keys (missing ones are ignored)."""
 
     def url(self, key: str) -> str:
@@ -81,7 +82,8 @@ class Lake(ABC):
         key = f"{folder}/{MANIFEST}"
         if not self.exists(key):
             return None
-        return json.loads(self.get_bytes(key))
+        manifest: dict[str, Any] = json.loads(self.get_bytes(key))
+        return manifest
 
 
 class LocalLake(Lake):
@@ -113,7 +115,7 @@ class LocalLake(Lake):
             raise StorageError(f"{self.url(key)} does not exist.")
         return self._path(key)
 
-    def list(self, prefix: str) -> list[str]:  # noqa: D102
+    def list(self, prefix: str) -> builtins.list[str]:  # noqa: D102
         base = self._path(prefix)
         if not base.exists():
             return []
@@ -139,7 +141,7 @@ class LocalLake(Lake):
         partial.write_bytes(data)
         partial.replace(target)
 
-    def delete(self, keys: list[str]) -> None:  # noqa: D102
+    def delete(self, keys: builtins.list[str]) -> None:  # noqa: D102
         for key in keys:
             self._path(key).unlink(missing_ok=True)
 
@@ -185,7 +187,7 @@ class S3Lake(Lake):
         )
         return local
 
-    def list(self, prefix: str) -> list[str]:  # noqa: D102
+    def list(self, prefix: str) -> builtins.list[str]:  # noqa: D102
         paginator = self.client.get_paginator("list_objects_v2")
         start = len(self.prefix) + 1 if self.prefix else 0
         pages = self._call(
@@ -219,7 +221,8 @@ class S3Lake(Lake):
             Bucket=self.bucket,
             Key=self._key(key),
         )
-        return response["Body"].read()
+        data: bytes = response["Body"].read()
+        return data
 
     def put_bytes(self, key: str, data: bytes) -> None:  # noqa: D102
         self._call(
@@ -231,7 +234,7 @@ class S3Lake(Lake):
             Body=data,
         )
 
-    def delete(self, keys: list[str]) -> None:  # noqa: D102
+    def delete(self, keys: builtins.list[str]) -> None:  # noqa: D102
         for start in range(0, len(keys), 1000):  # the API's limit per call
             objects = [{"Key": self._key(key)} for key in keys[start : start + 1000]]
             self._call(

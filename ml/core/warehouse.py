@@ -17,11 +17,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ml.core.config import Settings
 from ml.core.errors import EnrichError, WarehouseError
+
+if TYPE_CHECKING:
+    import psycopg
 
 logger = logging.getLogger(__name__)
 
@@ -134,13 +137,13 @@ def start_embedded(settings: Settings) -> ServerStatus:
 
     logger.info("starting embedded PostgreSQL in %s", settings.pgdata)
     try:
-        server = pgserver.get_server(settings.pgdata, cleanup_mode=None)
+        server = pgserver.get_server(settings.pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
         if is_new:
             socket_dir = embedded_status(settings).socket_dir or settings.pgdata
             _apply_server_settings(_embedded_url(socket_dir))
             # wal_level takes effect at the next start; restart keeps the
             # socket-only options pgserver started the server with.
-            pgserver.pg_ctl(
+            pgserver.pg_ctl(  # type: ignore[attr-defined]
                 ["-w", "-l", str(settings.pgdata / "log"), "restart"],
                 pgdata=settings.pgdata,
                 user=server.system_user,
@@ -252,11 +255,13 @@ def redact_url(url: str) -> str:
         return "<unparseable database URL>"
     if params.get("password"):
         params["password"] = "***"  # noqa: S105 - a mask, not a secret
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
 @contextlib.contextmanager
-def connect(settings: Settings, autocommit: bool = False) -> Iterator:
+def connect(
+    settings: Settings, autocommit: bool = False
+) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
     """Open a psycopg connection to the warehouse with the session in UTC.
 
     Args:
