@@ -37,7 +37,7 @@ ENRICH = str(Path(sys.executable).parent / "enrich")
 
 def measure(profiles: int, train_profiles: int, seed: int, as_of) -> dict:
     """Prepare scored profiles, then time build and activate."""
-    from ml.activation import audiences
+    from ml.activation import definitions as audience_definitions
     from ml.features import featurize
 
     with fresh_home(f"audiences-{profiles}") as settings:
@@ -46,7 +46,7 @@ def measure(profiles: int, train_profiles: int, seed: int, as_of) -> dict:
         run_measured([ENRICH, "score"])
         run_measured([ENRICH, "ingest"])
         featurize.featurize(settings, select=["source:scores+"])
-        definitions = audiences.load_definitions(settings)
+        definitions = audience_definitions.load_definitions(settings)
         results = {"profiles": profiles, "audiences": len(definitions.audiences)}
         for label in ("first", "again"):
             say(f"enrich audiences build ({label}) ...")

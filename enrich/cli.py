@@ -437,23 +437,24 @@ def cmd_activate(args: argparse.Namespace) -> int:
 
 def cmd_audiences(args: argparse.Namespace) -> int:
     """Audiences: validate the definitions, size them or an ad-hoc rule."""
-    from ml.activation import audiences
+    from ml.activation import builds, definitions, sizing
 
     settings = _settings()
     if args.audiences_command == "activate":
         from ml.activation import activate
+        from ml.activation.errors import ActivationError
 
         try:
             deliveries = activate.activate(
                 settings, dry_run=args.dry_run, audience_ids=args.ids
             )
-        except activate.ActivationError as exc:
+        except ActivationError as exc:
             _print_deliveries(exc.deliveries)  # what did go out, then the error
             raise
         _print_deliveries(deliveries)
         return 0
     if args.audiences_command == "suppress":
-        from ml.activation import activate
+        from ml.activation import ledger
 
         identities = list(args.profile_ids)
         if args.file is not None:
@@ -462,14 +463,14 @@ def cmd_audiences(args: argparse.Namespace) -> int:
             from ml.core.errors import EnrichError
 
             raise EnrichError("Give PROFILE_ID arguments, or --file FILE.")
-        added = activate.suppress(settings, identities, args.reason)
+        added = ledger.suppress(settings, identities, args.reason)
         print(f"{added} new identities on the suppression list")
         return 0
     if args.audiences_command == "build":
-        _print_build(audiences.build(settings))
+        _print_build(builds.build(settings))
         return 0
     if args.audiences_command == "validate":
-        found = audiences.load_definitions(settings)
+        found = definitions.load_definitions(settings)
         print(
             f"{found.path}: {len(found.audiences)} audience(s) and "
             f"{len(found.destinations)} destination(s) are valid"
@@ -478,13 +479,13 @@ def cmd_audiences(args: argparse.Namespace) -> int:
             print(f"  {audience.id}: {audience.rule}")
         return 0
     if args.rule is not None:
-        _print_sizing(audiences.size(settings, args.rule), full=True)
+        _print_sizing(sizing.size(settings, args.rule), full=True)
         return 0
-    found = audiences.load_definitions(settings)
+    found = definitions.load_definitions(settings)
     chosen = [found.get(args.id)] if args.id else found.audiences
     for audience in chosen:
         print(f"{audience.id} ({audience.name}): {audience.rule}")
-        _print_sizing(audiences.size(settings, audience.rule), full=bool(args.id))
+        _print_sizing(sizing.size(settings, audience.rule), full=bool(args.id))
     return 0
 
 

@@ -194,9 +194,9 @@ def backtest(settings: Settings, ingested: Any) -> list[dict[str, Any]] | None:
 @task(name="build audiences", cache_policy=NONE)
 def build_audiences(settings: Settings) -> Any:
     """Members, holdout and deltas of every audience of ``audiences.yml``."""
-    from ml.activation import audiences
+    from ml.activation import builds
 
-    built = audiences.build(settings)
+    built = builds.build(settings)
     artifacts.audience_sizes(built)
     return built
 
@@ -207,6 +207,7 @@ def activate_audiences(
 ) -> list[Any]:
     """Send each audience's changes to its destinations, exactly once."""
     from ml.activation import activate
+    from ml.activation.errors import ActivationError
 
     try:
         results = activate.activate(
@@ -214,7 +215,7 @@ def activate_audiences(
             dry_run=dry_run,
             audience_ids=list(audience_ids) if audience_ids else None,
         )
-    except activate.ActivationError as exc:
+    except ActivationError as exc:
         artifacts.deliveries(exc.deliveries)
         raise
     artifacts.deliveries(results)

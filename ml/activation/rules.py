@@ -29,9 +29,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ml.core.errors import EnrichError
+
+if TYPE_CHECKING:
+    from psycopg import sql as psql
 
 MAX_RULE_LENGTH = 2_000
 MAX_DEPTH = 32
@@ -408,8 +411,10 @@ def parse(rule: str) -> Any:
 
 # -- SQL --------------------------------------------------------------------------
 
+_JOINERS = {"and": " and ", "or": " or "}
 
-def to_sql(node: Any) -> tuple[Any, list[Any]]:
+
+def to_sql(node: Any) -> tuple[psql.Composable, list[Any]]:
     """Compile a syntax tree to a ``psycopg.sql`` condition and its parameters.
 
     Column names are identifiers from :data:`FIELDS`; values are ``%s``
@@ -428,7 +433,8 @@ def to_sql(node: Any) -> tuple[Any, list[Any]]:
 
     def visit(item: Any) -> Any:
         if isinstance(item, BoolOp):
-            joined = sql.SQL(f" {item.op} ").join(visit(part) for part in item.items)
+            joiner = sql.SQL(_JOINERS[item.op])  # a keyword, never user text
+            joined = joiner.join(visit(part) for part in item.items)
             return sql.SQL("({})").format(joined)
         if isinstance(item, Not):
             return sql.SQL("(not coalesce({}, false))").format(visit(item.item))
@@ -436,7 +442,9 @@ def to_sql(node: Any) -> tuple[Any, list[Any]]:
             return sql.SQL("coalesce({}, false)").format(column(item.field))
         if isinstance(item, Compare):
             return sql.SQL("{} {} {}").format(
-                column(item.field), sql.SQL(item.op), value(item.value)
+                column(item.field),
+                sql.SQL(item.op),
+                value(item.value),  # OPERATORS
             )
         if isinstance(item, InList):
             listed = sql.SQL(", ").join(value(v) for v in item.values)
@@ -459,6 +467,6 @@ def to_sql(node: Any) -> tuple[Any, list[Any]]:
     return visit(node), params
 
 
-def compile_rule(rule: str) -> tuple[Any, list[Any]]:
+def compile_rule(rule: str) -> tuple[psql.Composable, list[Any]]:
     """Parse and compile a rule: ``(condition, parameters)``."""
     return to_sql(parse(rule))

@@ -891,7 +891,7 @@ def _backtest_plot(table: list[dict[str, Any]]) -> Plot:
 
 def audiences_section(settings: Settings) -> Section:
     """Reach curves, the interval heatmap, sizes, deltas, holdout, deliveries."""
-    from ml.activation import audiences
+    from ml.activation.sizing import size
 
     section = Section("audiences", "Audiences")
     with warehouse.connect(settings) as conn:
@@ -902,14 +902,14 @@ def audiences_section(settings: Settings) -> Section:
             )
             return section
         build = _latest_build(conn)
-    everyone = audiences.size(settings, "propensity >= 0")
+    everyone = size(settings, "propensity >= 0")
     if not everyone.scored:
         section.items.append("No profile has a score yet: nothing to size.")
         return section
     sized: dict[str, Any] = {"all scored profiles": everyone}
     if build is not None:
         for row in build["audiences"]:
-            sized[row["audience_id"]] = audiences.size(settings, row["rule"])
+            sized[row["audience_id"]] = size(settings, row["rule"])
     section.items.append(_reach_curves(sized, everyone.profiles))
     section.items.append(_interval_heatmap(everyone))
     if build is None:
@@ -990,7 +990,7 @@ def _latest_build(conn: Any) -> dict[str, Any] | None:
     from psycopg import sql
     from psycopg.rows import dict_row
 
-    from ml.activation import audiences
+    from ml.activation.builds import build_sizes, latest_build
 
     if _missing(
         conn,
@@ -999,7 +999,7 @@ def _latest_build(conn: Any) -> dict[str, Any] | None:
         relations.AUDIENCE_DELIVERIES,
     ):
         return None
-    found = audiences.latest_build(conn)
+    found = latest_build(conn)
     if found is None:
         return None
     batch_id, scoring_run_id, _ = found
@@ -1013,13 +1013,13 @@ def _latest_build(conn: Any) -> dict[str, Any] | None:
     return {
         "batch_id": batch_id,
         "scoring_run_id": scoring_run_id,
-        "audiences": audiences.build_sizes(conn, batch_id),
+        "audiences": build_sizes(conn, batch_id),
         "deliveries": deliveries,
     }
 
 
 def _reach_curves(sized: dict[str, Any], profiles: int) -> Plot:
-    from ml.activation.audiences import BUCKETS
+    from ml.activation.sizing import BUCKETS
 
     everyone = next(iter(sized.values()))
     top = max(1, covered_bucket(everyone.counts, 0.995)) / BUCKETS
@@ -1105,7 +1105,7 @@ def interval_grid(
 def _interval_heatmap(sizing: Any) -> Plot:
     from matplotlib.colors import LogNorm
 
-    from ml.activation.audiences import BUCKETS
+    from ml.activation.sizing import BUCKETS
 
     bounds, reach = interval_grid(sizing.counts, BUCKETS)
     step = bounds[1] - bounds[0]

@@ -195,7 +195,7 @@ def test_a_transient_http_failure_is_retried_and_a_refusal_is_not(
     piped, settings, tmp_path, monkeypatch, receiver, http_audiences
 ):
     from flows.pipeline import activate_flow
-    from ml.activation.activate import ActivationError
+    from ml.activation.errors import ActivationError
 
     quick(monkeypatch)
     monkeypatch.setenv("ENRICH_ORCHESTRATION__TASK_RETRIES", "2")

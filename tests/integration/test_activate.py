@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ml.activation import activate, audiences
+from ml.activation import activate, builds
+from ml.activation.errors import ActivationError
+from ml.activation.ledger import idempotency_key, suppress
 from ml.features import featurize
 from ml.scores import score, writeback
 
@@ -28,7 +30,7 @@ def built_audiences(ingested, settings, warehouse):
         conn.execute("drop schema if exists audiences cascade")
     # ... and no files an earlier module (the flow tests) delivered.
     shutil.rmtree(Path(settings.lake) / "activation", ignore_errors=True)
-    return audiences.build(settings)
+    return builds.build(settings)
 
 
 def test_dry_run_sends_and_records_nothing(built_audiences, settings, sql):
@@ -77,10 +79,10 @@ def test_changes_arrive_once_with_consent_suppression_and_exits(
 
     # A suppressed profile exits at the next build's delivery, never re-enters.
     gone = sorted(sent)[0]
-    assert activate.suppress(settings, [gone], "test") == 1
+    assert suppress(settings, [gone], "test") == 1
     writeback.ingest(settings, score.score(settings))
     featurize.featurize(settings, select=["source:scores+"])
-    audiences.build(settings)
+    builds.build(settings)
     second = {d.audience_id: d for d in activate.activate(settings)}["warm_prospects"]
     assert second.status == "delivered" and second.withheld_suppressed >= 1
     rows2 = changes(second.location)
@@ -101,17 +103,17 @@ def test_a_failed_delivery_is_retried_under_the_same_key(
 ):
     writeback.ingest(settings, score.score(settings))
     featurize.featurize(settings, select=["source:scores+"])
-    build = audiences.build(settings)
+    build = builds.build(settings)
     blocker = Path(settings.lake) / "activation" / "likely_subscribers"
     blocker.parent.mkdir(parents=True, exist_ok=True)
     moved = blocker.with_name("likely_subscribers.moved")
     if blocker.exists():
         blocker.rename(moved)
     blocker.write_text("not a folder")  # the destination cannot be written
-    with pytest.raises(activate.ActivationError, match="likely_subscribers") as caught:
+    with pytest.raises(ActivationError, match="likely_subscribers") as caught:
         activate.activate(settings, audience_ids=["likely_subscribers"])
     assert [d.status for d in caught.value.deliveries] == ["failed"]
-    key = activate.idempotency_key(build.batch_id, "likely_subscribers", "lake_files")
+    key = idempotency_key(build.batch_id, "likely_subscribers", "lake_files")
     assert sql(
         "select status, attempts from audiences.deliveries where idempotency_key = %s",
         [key],
@@ -144,7 +146,7 @@ def test_http_retries_500_429_and_timeouts_and_delivers_each_batch_once(
     built_audiences, settings, tmp_path, receiver, monkeypatch, sql, http_audiences
 ):
     local = http_audiences(settings, tmp_path, receiver.url, "hook_retry", monkeypatch)
-    audiences.build(local)
+    builds.build(local)
     receiver.script = ["500", "429", "ok", "slow", "ok", "500", "500"]
     [delivery] = activate.activate(local)
     assert delivery.status == "delivered" and delivery.entered > 20
@@ -164,9 +166,9 @@ def test_http_permanent_refusal_fails_without_printing_the_secret(
     built_audiences, settings, tmp_path, receiver, monkeypatch, sql, http_audiences
 ):
     local = http_audiences(settings, tmp_path, receiver.url, "hook_refuse", monkeypatch)
-    audiences.build(local)
+    builds.build(local)
     receiver.script = ["400"]
-    with pytest.raises(activate.ActivationError, match="HTTP 400") as caught:
+    with pytest.raises(ActivationError, match="HTTP 400") as caught:
         activate.activate(local)
     assert receiver.secret not in str(caught.value) and "token" not in str(caught.value)
     [(status, error)] = sql(
@@ -186,7 +188,7 @@ def test_a_sender_killed_mid_run_resumes_and_sends_each_change_once(
     import sys
 
     local = http_audiences(settings, tmp_path, receiver.url, "hook_crash", monkeypatch)
-    audiences.build(local)
+    builds.build(local)
     receiver.script = ["ok", "ok", "hold"]
     enrich = Path(sys.executable).parent / "enrich"
     process = subprocess.Popen(
@@ -238,7 +240,7 @@ audiences:
     local = settings.model_copy(
         update={"audiences": settings.audiences.model_copy(update={"file": path})}
     )
-    audiences.build(local)
+    builds.build(local)
     for _ in range(2):  # a second build of new scores: the whole set again
         [delivery] = activate.activate(local)
         table = pq.read_table(Path(delivery.location) / "changes.parquet")
@@ -247,7 +249,7 @@ audiences:
         assert table.column_names == ["status", "profile_id", "decile"]
         writeback.ingest(settings, score.score(settings))
         featurize.featurize(settings, select=["source:scores+"])
-        audiences.build(local)
+        builds.build(local)
 
 
 def test_file_destinations_on_an_s3_lake(
@@ -278,7 +280,7 @@ audiences:
             "audiences": settings.audiences.model_copy(update={"file": path}),
         }
     )
-    audiences.build(s3)
+    builds.build(s3)
     [delivery] = activate.activate(s3)
     assert delivery.status == "delivered" and delivery.entered > 0
     assert delivery.location.startswith("s3://activation/lake/exports/top_decile/")

@@ -6,13 +6,15 @@ import itertools
 
 import pytest
 
-from ml.activation import audiences, rules
+from ml.activation import builds, rules
+from ml.activation.definitions import load_definitions
+from ml.activation.sizing import size
 
 pytestmark = pytest.mark.integration
 
 
 def test_sizing_counts_what_the_rule_selects(ingested, settings, sql):
-    sizing = audiences.size(
+    sizing = size(
         settings, "country in ('US', 'CA') and not subscribed and decile >= 6"
     )
     [(expected, conversions)] = sql(
@@ -39,20 +41,20 @@ def test_sizing_counts_what_the_rule_selects(ingested, settings, sql):
 
 
 def test_top_percent_takes_that_share_of_the_run(ingested, settings):
-    sizing = audiences.size(settings, "top_percent(10)")
+    sizing = size(settings, "top_percent(10)")
     assert sizing.matching == pytest.approx(0.1 * sizing.scored, abs=2)
 
 
 def test_every_project_audience_sizes(ingested, settings):
-    for audience in audiences.load_definitions(settings).audiences:
-        sizing = audiences.size(settings, audience.rule)
+    for audience in load_definitions(settings).audiences:
+        sizing = size(settings, audience.rule)
         assert 0 < sizing.matching <= sizing.scored, audience.id
 
 
 def test_a_hostile_rule_never_reaches_the_database(ingested, settings, sql):
     with pytest.raises(rules.RuleError):
-        audiences.size(settings, "decile >= 1; drop table profiles.profiles_enriched")
-    sizing = audiences.size(settings, "country = '; drop table x; --'")
+        size(settings, "decile >= 1; drop table profiles.profiles_enriched")
+    sizing = size(settings, "country = '; drop table x; --'")
     assert sizing.matching == 0
     assert sql("select to_regclass('profiles.profiles_enriched') is not null") == [
         (True,)
@@ -65,25 +67,25 @@ def test_builds_snapshot_members_with_a_stable_holdout_and_deltas(
     from ml.features import featurize
     from ml.scores import score, writeback
 
-    first = audiences.build(settings)
+    first = builds.build(settings)
     assert first.status == "success"
     rows = {row["audience_id"]: row for row in first.audiences}
-    for audience in audiences.load_definitions(settings).audiences:
+    for audience in load_definitions(settings).audiences:
         row = rows[audience.id]
-        assert row["count_members"] == audiences.size(settings, audience.rule).matching
+        assert row["count_members"] == size(settings, audience.rule).matching
         assert row["count_entered"] + row["count_stayed"] == row["count_members"]
         assert 0 <= row["count_holdout"] <= row["count_members"]
     top = rows["likely_subscribers"]
     assert top["realised_rate"] is not None and top["base_rate"] is not None
     assert top["realised_rate"] > top["base_rate"]
     # Same scores and definitions: nothing is built again.
-    again = audiences.build(settings)
+    again = builds.build(settings)
     assert again.status == "skipped" and again.batch_id == first.batch_id
 
     # A new scoring run: a new build; a profile keeps its group.
     writeback.ingest(settings, score.score(settings))
     featurize.featurize(settings, select=["source:scores+"])
-    second = audiences.build(settings)
+    second = builds.build(settings)
     assert second.status == "success" and second.batch_id != first.batch_id
     changed = sql(
         "select count(*) from audiences.memberships as a "

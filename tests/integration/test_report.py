@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 from ml import report
-from ml.activation import activate, audiences
+from ml.activation import activate, builds
 from ml.core.clock import StageClock
 
 pytestmark = pytest.mark.integration
@@ -88,7 +88,7 @@ def activated(ingested, settings, warehouse):
 
     with connect(warehouse) as conn:  # a clean ledger for this module
         conn.execute("drop schema if exists audiences cascade")
-    built = audiences.build(settings)
+    built = builds.build(settings)
     deliveries = activate.activate(settings)
     return built, deliveries
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ml.activation import audiences
+from ml.activation import definitions as audience_definitions
+from ml.activation import sizing as audience_sizing
 
 
 def definitions(tmp_path, text, settings):
@@ -13,11 +14,11 @@ def definitions(tmp_path, text, settings):
     local = settings.model_copy(
         update={"audiences": settings.audiences.model_copy(update={"file": path})}
     )
-    return audiences.load_definitions(local)
+    return audience_definitions.load_definitions(local)
 
 
 def test_the_project_audiences_are_valid(settings):
-    found = audiences.load_definitions(settings)
+    found = audience_definitions.load_definitions(settings)
     assert len(found.audiences) >= 3
     assert all(set(a.destinations) <= set(found.destinations) for a in found.audiences)
 
@@ -32,7 +33,7 @@ audiences:
   - {id: bad_destination, name: Bad, rule: subscribed, destinations: [nowhere]}
   - {id: good, name: Twice, rule: subscribed}
 """
-    with pytest.raises(audiences.AudienceError) as caught:
+    with pytest.raises(audience_definitions.AudienceError) as caught:
         definitions(tmp_path, text, settings)
     message = str(caught.value)
     assert "bad_rule: rule: decile is number, not text" in message
@@ -50,7 +51,7 @@ audiences:
     ],
 )
 def test_malformed_entries_are_refused(tmp_path, settings, entry, message):
-    with pytest.raises(audiences.AudienceError, match=message):
+    with pytest.raises(audience_definitions.AudienceError, match=message):
         definitions(tmp_path, f"audiences:\n  - {entry}\n", settings)
 
 
@@ -67,7 +68,7 @@ def test_malformed_entries_are_refused(tmp_path, settings, entry, message):
 )
 def test_destinations_are_checked(tmp_path, settings, destination, message):
     text = f"destinations:\n  d: {destination}\naudiences: []\n"
-    with pytest.raises(audiences.AudienceError, match=message):
+    with pytest.raises(audience_definitions.AudienceError, match=message):
         definitions(tmp_path, text, settings)
 
 
@@ -77,14 +78,16 @@ def test_local_http_destinations_may_skip_tls(tmp_path, settings):
 
 
 def test_reach_and_the_profit_maximising_threshold():
-    counts = [0] * audiences.BUCKETS
-    sums = [0.0] * audiences.BUCKETS
+    counts = [0] * audience_sizing.BUCKETS
+    sums = [0.0] * audience_sizing.BUCKETS
     # 100 profiles at 0.01, 10 at 0.1, 1 at 0.5 (bucket = propensity * 200).
     for propensity, n in ((0.01, 100), (0.1, 10), (0.5, 1)):
-        bucket = int(propensity * audiences.BUCKETS)
+        bucket = int(propensity * audience_sizing.BUCKETS)
         counts[bucket] += n
         sums[bucket] += propensity * n
-    sizing = audiences.Sizing("r", 1_000, 111, 111, sum(sums), counts, sums, 0.5, 10.0)
+    sizing = audience_sizing.Sizing(
+        "r", 1_000, 111, 111, sum(sums), counts, sums, 0.5, 10.0
+    )
     assert sizing.above(0.0)["reach"] == 111
     assert sizing.above(0.05)["reach"] == 11
     assert sizing.above(0.1)["expected_conversions"] == pytest.approx(1.5)
@@ -98,6 +101,6 @@ def test_reach_and_the_profit_maximising_threshold():
     # Bands between shown thresholds add up to everyone.
     assert sum(row["band_reach"] for row in table) == 111
     assert table[-1]["band_reach"] == 1
-    no_economics = audiences.Sizing("r", 1_000, 111, 111, 1.0, counts, sums)
+    no_economics = audience_sizing.Sizing("r", 1_000, 111, 111, 1.0, counts, sums)
     assert no_economics.suggestion() is None
     assert "expected_profit" not in no_economics.above(0.0)

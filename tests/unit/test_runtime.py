@@ -6,7 +6,7 @@ import io
 import logging
 
 from flows import runtime
-from ml.activation.activate import ActivationError
+from ml.activation.errors import ActivationError
 from ml.core.errors import EnrichError, StorageError
 
 

@@ -1,0 +1,5 @@
+update {audience_builds}
+set
+    status = 'success',
+    finished_at = clock_timestamp()
+where batch_id = %s

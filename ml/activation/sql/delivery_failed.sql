@@ -1,0 +1,5 @@
+update {audience_deliveries}
+set
+    status = 'failed',
+    error = %s
+where idempotency_key = %s
