@@ -105,9 +105,9 @@ def export_sets(settings: Settings, datasets: Sequence[str]) -> list[Any]:
 @task(name="read training rows", cache_policy=NONE)
 def read_training_rows(settings: Settings, exported: Any) -> Any:
     """The training export's rows (sampled as configured) and their digest."""
-    from ml.model import train
+    from ml.model import frames
 
-    return train.training_rows(settings, exported)
+    return frames.training_rows(settings, exported)
 
 
 @task(name="find trained version", cache_policy=NONE)

@@ -12,6 +12,8 @@ export with the same parameters again returns the existing version.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -19,42 +21,22 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ml.core import relations, warehouse
+from ml.core import relations, sql, warehouse
 from ml.core.config import Settings
 from ml.core.errors import EnrichError
-from ml.core.lake import open_lake
+from ml.core.lake import Lake, open_lake
+from ml.model.train import TrainedModel
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg import sql as psql
 
 logger = logging.getLogger(__name__)
 
 REGISTRY_LOCK = 0x7265676973747279  # "registry"
 STATUSES = ("candidate", "production", "archived")
-
-_DDL = """
-create schema if not exists {schema};
-create table if not exists {table} (
-    model_name text not null,
-    version integer not null,
-    status text not null check (status in ('candidate', 'production', 'archived')),
-    fingerprint text not null,
-    training_export text not null,
-    artifact_uri text not null,
-    metrics jsonb not null,
-    baselines jsonb not null,
-    leakage jsonb not null,
-    data jsonb not null,
-    params jsonb not null,
-    decision text,
-    created_at timestamptz not null default now(),
-    promoted_at timestamptz,
-    archived_at timestamptz,
-    primary key (model_name, version),
-    unique (model_name, fingerprint)
-);
-create unique index if not exists model_versions_one_production
-    on {table} (model_name) where status = 'production';
-"""
 
 
 class RegistryError(EnrichError):
@@ -75,8 +57,8 @@ class Version:
     data: dict[str, Any]
     params: dict[str, Any]
     decision: str | None
-    created_at: Any
-    promoted_at: Any
+    created_at: dt.datetime
+    promoted_at: dt.datetime | None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready metadata (what ``enrich model show --json`` prints)."""
@@ -96,29 +78,27 @@ class Version:
         }
 
 
-_COLUMNS = (
-    "model_name, version, status, artifact_uri, metrics, baselines, leakage, "
-    "data, params, decision, created_at, promoted_at"
-)
+def _statement(name: str) -> psql.Composed:
+    """The registry statement ``ml/model/sql/<name>.sql``, names bound."""
+    from psycopg import sql as psql
 
-
-def _sql(text: str) -> Any:
-    from psycopg import sql
-
-    return sql.SQL(text).format(
-        table=sql.Identifier(*relations.MODEL_VERSIONS),
-        schema=sql.Identifier(relations.REGISTRY_SCHEMA),
-        columns=sql.SQL(_COLUMNS),
+    return sql.statement(
+        "ml.model",
+        name,
+        registry_schema=psql.Identifier(relations.REGISTRY_SCHEMA),
+        columns=psql.SQL(", ").join(
+            psql.Identifier(column.name) for column in dataclasses.fields(Version)
+        ),
     )
 
 
 @contextlib.contextmanager
-def _session(settings: Settings) -> Iterator[Any]:
+def _session(settings: Settings) -> Iterator[psycopg.Connection]:
     """A connection holding the registry lock, with the table in place."""
     with warehouse.connect(settings, autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(%s)", [REGISTRY_LOCK])
         try:
-            conn.execute(_sql(_DDL))
+            conn.execute(_statement("model_versions_schema"))
             yield conn
         finally:
             if not conn.closed:
@@ -139,12 +119,12 @@ def fingerprint(content_digest: str, params: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def register(settings: Settings, trained: Any) -> tuple[Version, bool]:
+def register(settings: Settings, trained: TrainedModel) -> tuple[Version, bool]:
     """Store a trained model as a new candidate version (or find it again).
 
     Args:
         settings: Project settings.
-        trained: A :class:`ml.train.TrainedModel`.
+        trained: What :func:`ml.model.train.train` returned.
 
     Returns:
         The version, and whether it is new.
@@ -157,22 +137,14 @@ def register(settings: Settings, trained: Any) -> tuple[Version, bool]:
             logger.info("this export and these parameters are v%d", found.version)
             return found, False
         number = conn.execute(
-            _sql(
-                "select coalesce(max(version), 0) + 1 from {table} "
-                "where model_name = %s"
-            ),
+            _statement("next_version"),
             [name],
         ).fetchone()[0]
         uri = _write_artifacts(settings, name, number, trained)
         from psycopg.types.json import Jsonb
 
         row = conn.execute(
-            _sql(
-                "insert into {table} (model_name, version, status, fingerprint, "
-                "training_export, artifact_uri, metrics, baselines, leakage, data, "
-                "params) values (%s, %s, 'candidate', %s, %s, %s, %s, %s, %s, %s, %s) "
-                "returning {columns}"
-            ),
+            _statement("insert_version"),
             [
                 name,
                 number,
@@ -189,11 +161,9 @@ def register(settings: Settings, trained: Any) -> tuple[Version, bool]:
     return _version(row), True
 
 
-def _by_fingerprint(conn: Any, name: str, key: str) -> Version | None:
+def _by_fingerprint(conn: psycopg.Connection, name: str, key: str) -> Version | None:
     row = conn.execute(
-        _sql(
-            "select {columns} from {table} where model_name = %s and fingerprint = %s"
-        ),
+        _statement("version_by_fingerprint"),
         [name, key],
     ).fetchone()
     return None if row is None else _version(row)
@@ -211,7 +181,7 @@ def artifact_folder(name: str, number: int) -> str:
     return f"models/{name}/v{number}"
 
 
-def artifact_lake(settings: Settings, version: Version) -> tuple[Any, str]:
+def artifact_lake(settings: Settings, version: Version) -> tuple[Lake, str]:
     """The lake holding a version's artifacts, and their folder in it.
 
     Artifacts stay where training wrote them, whatever the lake is today.
@@ -222,7 +192,9 @@ def artifact_lake(settings: Settings, version: Version) -> tuple[Any, str]:
     return open_lake(settings, root), folder
 
 
-def _write_artifacts(settings: Settings, name: str, number: int, trained: Any) -> str:
+def _write_artifacts(
+    settings: Settings, name: str, number: int, trained: TrainedModel
+) -> str:
     lake = open_lake(settings)
     folder = artifact_folder(name, number)
     metadata = {
@@ -259,7 +231,7 @@ def _write_artifacts(settings: Settings, name: str, number: int, trained: Any) -
     return lake.url(folder)
 
 
-def model_card(name: str, number: int, trained: Any) -> str:
+def model_card(name: str, number: int, trained: TrainedModel) -> str:
     """A short Markdown model card."""
     m, data, leak = trained.metrics, trained.data, trained.leakage
     oracle = "n/a" if m.get("oracle_auc") is None else f"{m['oracle_auc']:.3f}"
@@ -304,10 +276,7 @@ def versions(settings: Settings, name: str | None = None) -> list[Version]:
     name = name or settings.train.model_name
     with _session(settings) as conn:
         rows = conn.execute(
-            _sql(
-                "select {columns} from {table} where model_name = %s "
-                "order by version desc"
-            ),
+            _statement("versions_of_model"),
             [name],
         ).fetchall()
     return [_version(row) for row in rows]
@@ -368,29 +337,19 @@ def promote(settings: Settings, version: int) -> tuple[Version, str]:
         if reason is not None:
             decision = f"not promoted: {reason}; it stays a candidate."
             row = conn.execute(
-                _sql(
-                    "update {table} set decision = %s where model_name = %s "
-                    "and version = %s returning {columns}"
-                ),
+                _statement("set_decision"),
                 [decision, name, version],
             ).fetchone()
             return _version(row), decision
         with conn.transaction():
             conn.execute(
-                _sql(
-                    "update {table} set status = 'archived', archived_at = now() "
-                    "where model_name = %s and status = 'production'"
-                ),
+                _statement("archive_production"),
                 [name],
             )
             replaced = f" (replaces v{current.version})" if current else ""
             decision = f"promoted to production{replaced}: holdout AUC {auc:.3f}."
             row = conn.execute(
-                _sql(
-                    "update {table} set status = 'production', promoted_at = now(), "
-                    "archived_at = null, decision = %s where model_name = %s "
-                    "and version = %s returning {columns}"
-                ),
+                _statement("promote_version"),
                 [decision, name, version],
             ).fetchone()
     return _version(row), decision
@@ -408,11 +367,7 @@ def rollback(settings: Settings) -> tuple[Version, str]:
         if current is None:
             raise RegistryError("No production model to roll back.")
         previous = conn.execute(
-            _sql(
-                "select {columns} from {table} where model_name = %s "
-                "and status = 'archived' and promoted_at is not null "
-                "order by promoted_at desc limit 1"
-            ),
+            _statement("previous_production"),
             [name],
         ).fetchone()
         if previous is None:
@@ -423,38 +378,27 @@ def rollback(settings: Settings) -> tuple[Version, str]:
         decision = f"rolled back from v{current.version} to v{previous[1]}."
         with conn.transaction():
             conn.execute(
-                _sql(
-                    "update {table} set status = 'archived', archived_at = now(), "
-                    "promoted_at = null, decision = %s "
-                    "where model_name = %s and version = %s"
-                ),
+                _statement("archive_by_rollback"),
                 [f"archived by rollback to v{previous[1]}.", name, current.version],
             )
             row = conn.execute(
-                _sql(
-                    "update {table} set status = 'production', archived_at = null, "
-                    "promoted_at = now(), decision = %s "
-                    "where model_name = %s and version = %s returning {columns}"
-                ),
+                _statement("restore_version"),
                 [decision, name, previous[1]],
             ).fetchone()
     return _version(row), decision
 
 
-def _production(conn: Any, name: str) -> Version | None:
+def _production(conn: psycopg.Connection, name: str) -> Version | None:
     row = conn.execute(
-        _sql(
-            "select {columns} from {table} "
-            "where model_name = %s and status = 'production'"
-        ),
+        _statement("production_version"),
         [name],
     ).fetchone()
     return None if row is None else _version(row)
 
 
-def _one(conn: Any, name: str, version: int) -> Version:
+def _one(conn: psycopg.Connection, name: str, version: int) -> Version:
     row = conn.execute(
-        _sql("select {columns} from {table} where model_name = %s and version = %s"),
+        _statement("one_version"),
         [name, version],
     ).fetchone()
     if row is None:

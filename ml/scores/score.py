@@ -10,7 +10,7 @@ Each row: the profile, its calibrated propensity, percentile and decile within
 the run (10 = highest), the three features with the largest SHAP contributions
 (with their signed contributions in the model's log-odds), model name and
 version, as_of, scored_at and the run id. SHAP values are CatBoost's own,
-looked up per tree and leaf (see :mod:`ml.explain`), so explaining a million
+looked up per tree and leaf (see :mod:`ml.model.explain`), so explaining a million
 profiles costs seconds, not minutes.
 
 Memory stays bounded: one chunk of features at a time, plus one float per
@@ -28,19 +28,24 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ml.core import relations, warehouse
+from ml.core import relations, sql, warehouse
 from ml.core.config import Settings
 from ml.core.errors import EnrichError, StorageError
 from ml.core.lake import Lake, complete_folders, open_lake, verified_part, write_part
 from ml.features import export
 from ml.model import registry
 from ml.model.explain import Explainer
+from ml.model.frames import prepare
+from ml.model.train import Calibrator
+
+if TYPE_CHECKING:
+    from catboost import CatBoostClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +95,8 @@ class ScoringModel:
     """A registered model, loaded from its artifacts, ready to score."""
 
     version: registry.Version
-    model: Any
-    calibrator: Any  # ml.train.Calibrator
+    model: CatBoostClassifier
+    calibrator: Calibrator
     features: list[str]
     categorical: list[str]
     explainer: Explainer
@@ -120,8 +125,6 @@ def load_model(settings: Settings, version: int | None = None) -> ScoringModel:
     """
     from catboost import CatBoostClassifier
 
-    from ml.model import train
-
     found = registry.get(settings, version)
     lake, folder = registry.artifact_lake(settings, found)
     manifest = lake.read_manifest(folder)
@@ -146,7 +149,7 @@ def load_model(settings: Settings, version: int | None = None) -> ScoringModel:
     return ScoringModel(
         found,
         model,
-        train.Calibrator(float(calibration["a"]), float(calibration["b"])),
+        Calibrator(float(calibration["a"]), float(calibration["b"])),
         features,
         list(manifest["categorical_features"]),
         explainer,
@@ -242,91 +245,35 @@ def score(
     started = time.perf_counter()
     loaded = load_model(settings, model_version)
     exported = scoring_export(settings, as_of)
-    columns = {c["name"] for c in exported.manifest["columns"]}
-    missing = [f for f in loaded.features if f not in columns]
-    if missing:
-        raise ScoreError(
-            f"The scoring export {exported.folder} lacks features "
-            f"{loaded.version.model_name} v{loaded.version.version} was trained "
-            f"on: {', '.join(missing[:5])}. Score with a version trained on the "
-            "current features (`enrich model list`), or train again."
-        )
-    if exported.rows == 0:
-        raise ScoreError(
-            f"The scoring export {exported.folder} has no rows: no profile is "
-            "eligible at its as_of."
-        )
+    _check_export(exported, loaded)
     scored_at = dt.datetime.now(dt.UTC)
     run_id = scored_at.strftime("%Y%m%dT%H%M%S.%fZ")
     as_of_at = dt.datetime.fromisoformat(exported.manifest["as_of"])
     lake = open_lake(settings)
     folder = f"{INGRESS}/{DATASET}/scored_at={run_id}"
-    explainer = loaded.explainer
     logger.info(
         "scoring %s profiles as of %s with %s v%d (%d trees)",
         f"{exported.rows:,}",
         as_of_at.date(),
         loaded.version.model_name,
         loaded.version.version,
-        explainer.trees,
+        loaded.explainer.trees,
     )
+    constants = {
+        "model_name": pa.scalar(loaded.version.model_name, pa.string()),
+        "model_version": pa.scalar(loaded.version.version, pa.int32()),
+        "as_of": pa.scalar(as_of_at, pa.timestamp("us", tz="UTC")),
+        "scored_at": pa.scalar(scored_at, pa.timestamp("us", tz="UTC")),
+        "run_id": pa.scalar(run_id, pa.string()),
+    }
     with tempfile.TemporaryDirectory(prefix="enrich-score-") as work:
         scratch = Path(work)
-        # Pass 1: propensities and reasons, chunk by chunk, to scratch files
-        # the workers write; score.workers chunks in flight and one more read
-        # ahead (CatBoost, numpy and Parquet release the GIL).
-        chunk_files: list[Path] = []
-        propensities: list[np.ndarray] = []
-
-        def keep(propensity: np.ndarray) -> None:
-            propensities.append(propensity)
-            done = sum(p.size for p in propensities)
-            logger.info(
-                "scored %s of %s profiles (%.0f profiles/s)",
-                f"{done:,}",
-                f"{exported.rows:,}",
-                done / (time.perf_counter() - started),
-            )
-
-        workers = settings.score.workers
-        with ThreadPoolExecutor(workers, thread_name_prefix="score") as pool:
-            pending: deque[Future] = deque()
-            for chunk in _chunks(settings, lake, exported, loaded, scratch):
-                chunk_files.append(scratch / f"chunk-{len(chunk_files):05d}.parquet")
-                pending.append(
-                    pool.submit(_score_chunk, chunk, loaded, chunk_files[-1])
-                )
-                if len(pending) > workers:
-                    keep(pending.popleft().result())
-            while pending:
-                keep(pending.popleft().result())
-        everyone = np.sort(np.concatenate(propensities))
-        propensities.clear()
-        # Pass 2: percentiles and deciles within the run, then the parts.
-        constants = {
-            "model_name": pa.scalar(loaded.version.model_name, pa.string()),
-            "model_version": pa.scalar(loaded.version.version, pa.int32()),
-            "as_of": pa.scalar(as_of_at, pa.timestamp("us", tz="UTC")),
-            "scored_at": pa.scalar(scored_at, pa.timestamp("us", tz="UTC")),
-            "run_id": pa.scalar(run_id, pa.string()),
-        }
-
-        def finish(number: int, path: Path) -> dict[str, Any]:
-            table = pq.read_table(path)
-            path.unlink()
-            percentile, decile = rank(table["propensity"].to_numpy(), everyone)
-            table = table.append_column("percentile", pa.array(percentile))
-            table = table.append_column("decile", pa.array(decile))
-            for name, value in constants.items():
-                table = table.append_column(name, pa.repeat(value, table.num_rows))
-            table = table.select(SCHEMA.names).cast(SCHEMA)
-            return write_part(
-                lake, table, folder, number, scratch, dictionary=DICTIONARY_COLUMNS
-            )
-
-        # Parquet encoding, checksums and uploads release the GIL.
-        with ThreadPoolExecutor(workers, thread_name_prefix="score") as pool:
-            parts = list(pool.map(finish, range(len(chunk_files)), chunk_files))
+        chunk_files, everyone = _score_chunks(
+            settings, lake, exported, loaded, scratch, started
+        )
+        parts = _write_parts(
+            settings, lake, folder, chunk_files, everyone, constants, scratch
+        )
     manifest = {
         "format_version": FORMAT_VERSION,
         "dataset": DATASET,
@@ -356,6 +303,104 @@ def score(
         lake.url(folder),
     )
     return Scored(folder, manifest)
+
+
+def _check_export(exported: export.Export, loaded: ScoringModel) -> None:
+    """Refuse an export without the model's features, or without rows.
+
+    Raises:
+        ScoreError: Which features are missing, or that there are no rows.
+    """
+    columns = {c["name"] for c in exported.manifest["columns"]}
+    missing = [f for f in loaded.features if f not in columns]
+    if missing:
+        raise ScoreError(
+            f"The scoring export {exported.folder} lacks features "
+            f"{loaded.version.model_name} v{loaded.version.version} was trained "
+            f"on: {', '.join(missing[:5])}. Score with a version trained on the "
+            "current features (`enrich model list`), or train again."
+        )
+    if exported.rows == 0:
+        raise ScoreError(
+            f"The scoring export {exported.folder} has no rows: no profile is "
+            "eligible at its as_of."
+        )
+
+
+def _score_chunks(
+    settings: Settings,
+    lake: Lake,
+    exported: export.Export,
+    loaded: ScoringModel,
+    scratch: Path,
+    started: float,
+) -> tuple[list[Path], np.ndarray]:
+    """Pass 1: propensities and reasons, chunk by chunk, to scratch files.
+
+    The workers write the files; score.workers chunks are in flight and one
+    more is read ahead (CatBoost, numpy and Parquet release the GIL).
+
+    Returns:
+        The chunk files, in order, and every propensity of the run, sorted.
+    """
+    chunk_files: list[Path] = []
+    propensities: list[np.ndarray] = []
+
+    def keep(propensity: np.ndarray) -> None:
+        propensities.append(propensity)
+        done = sum(p.size for p in propensities)
+        logger.info(
+            "scored %s of %s profiles (%.0f profiles/s)",
+            f"{done:,}",
+            f"{exported.rows:,}",
+            done / (time.perf_counter() - started),
+        )
+
+    workers = settings.score.workers
+    with ThreadPoolExecutor(workers, thread_name_prefix="score") as pool:
+        pending: deque[Future] = deque()
+        for chunk in _chunks(settings, lake, exported, loaded, scratch):
+            chunk_files.append(scratch / f"chunk-{len(chunk_files):05d}.parquet")
+            pending.append(pool.submit(_score_chunk, chunk, loaded, chunk_files[-1]))
+            if len(pending) > workers:
+                keep(pending.popleft().result())
+        while pending:
+            keep(pending.popleft().result())
+    return chunk_files, np.sort(np.concatenate(propensities))
+
+
+def _write_parts(
+    settings: Settings,
+    lake: Lake,
+    folder: str,
+    chunk_files: list[Path],
+    everyone: np.ndarray,
+    constants: dict[str, pa.Scalar],
+    scratch: Path,
+) -> list[dict[str, Any]]:
+    """Pass 2: percentiles and deciles within the run, then the parts.
+
+    Returns:
+        The parts, as the manifest lists them.
+    """
+
+    def finish(number: int, path: Path) -> dict[str, Any]:
+        table = pq.read_table(path)
+        path.unlink()
+        percentile, decile = rank(table["propensity"].to_numpy(), everyone)
+        table = table.append_column("percentile", pa.array(percentile))
+        table = table.append_column("decile", pa.array(decile))
+        for name, value in constants.items():
+            table = table.append_column(name, pa.repeat(value, table.num_rows))
+        table = table.select(SCHEMA.names).cast(SCHEMA)
+        return write_part(
+            lake, table, folder, number, scratch, dictionary=DICTIONARY_COLUMNS
+        )
+
+    # Parquet encoding, checksums and uploads release the GIL.
+    workers = settings.score.workers
+    with ThreadPoolExecutor(workers, thread_name_prefix="score") as pool:
+        return list(pool.map(finish, range(len(chunk_files)), chunk_files))
 
 
 def _chunks(
@@ -391,9 +436,7 @@ def _score_chunk(chunk: pa.Table, loaded: ScoringModel, path: Path) -> np.ndarra
     """
     from catboost import Pool
 
-    from ml.model import train
-
-    frame = train.prepare(chunk.to_pandas(), loaded.features, loaded.categorical)
+    frame = prepare(chunk.to_pandas(), loaded.features, loaded.categorical)
     pool = Pool(frame[loaded.features], cat_features=loaded.categorical)
     leaves = loaded.model.calc_leaf_indexes(pool, thread_count=1)
     contributions = loaded.explainer.contributions(leaves)
@@ -427,27 +470,11 @@ def backtest(
     holds no truth for that window (the data was not generated, or the as_of
     is not the generator's).
     """
-    from psycopg import sql
-
     with warehouse.connect(settings) as conn:
         if not warehouse.exists(conn, relations.SYNTHETIC_TRUTH):
             return None
         rows = conn.execute(
-            sql.SQL(
-                "select scores.decile, count(*), "
-                "avg(truth.is_converted::int)::float8, "
-                "avg(scores.propensity)::float8, avg(truth.p_true)::float8 "
-                "from {scores} as scores "
-                "inner join {truth} as truth "
-                "on truth.profile_id = scores.profile_id "
-                "and truth.window_start = scores.as_of "
-                "where scores.model_name = %s and scores.model_version = %s "
-                "and scores.as_of = %s "
-                "group by scores.decile order by scores.decile"
-            ).format(
-                scores=sql.Identifier(*relations.PROPENSITY_SCORES),
-                truth=sql.Identifier(*relations.SYNTHETIC_TRUTH),
-            ),
+            sql.statement("ml.scores", "backtest_deciles"),
             [model_name, model_version, as_of],
         ).fetchall()
     if not rows:

@@ -25,17 +25,20 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ml.core import arrow_io, relations, warehouse
+from ml.core import arrow_io, relations, sql, warehouse
 from ml.core.config import Settings
 from ml.core.errors import EnrichError, StorageError
 from ml.core.lake import complete_folders, open_lake, verified_part
 from ml.scores import score
+
+if TYPE_CHECKING:
+    import psycopg
 
 logger = logging.getLogger(__name__)
 
@@ -72,16 +75,6 @@ class IngestResult:
     as_of: dt.datetime
     replaced: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def _sql(text: str) -> Any:
-    from psycopg import sql
-
-    return sql.SQL(text).format(
-        scores=sql.Identifier(*relations.PROPENSITY_SCORES),
-        batches=sql.Identifier(*relations.INGEST_BATCHES),
-        profiles=sql.Identifier(*relations.PROFILES_ENRICHED),
-    )
 
 
 def latest_scores(settings: Settings) -> score.Scored:
@@ -154,10 +147,7 @@ def ingest(settings: Settings, scored: score.Scored | None = None) -> IngestResu
         settings, INGEST_LOCK, relations.INGEST_BATCHES, "the ingest"
     ) as conn:
         done = conn.execute(
-            _sql(
-                "select batch_id, rows_ingested from {batches} "
-                "where source = %s and status = 'success'"
-            ),
+            sql.statement("ml.scores", "succeeded_ingest"),
             [source],
         ).fetchone()
         if done is not None:
@@ -167,11 +157,7 @@ def ingest(settings: Settings, scored: score.Scored | None = None) -> IngestResu
             )
         batch_id = "ingest-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         conn.execute(
-            _sql(
-                "insert into {batches} (batch_id, source, run_id, model_name, "
-                "model_version, as_of, status) "
-                "values (%s, %s, %s, %s, %s, %s, 'running')"
-            ),
+            sql.statement("ml.scores", "insert_ingest_batch"),
             [batch_id, source, manifest["run_id"], model_name, model_version, as_of],
         )
         with warehouse.recorded_attempt(
@@ -184,10 +170,7 @@ def ingest(settings: Settings, scored: score.Scored | None = None) -> IngestResu
             rows = _copy_checked(settings, conn, scored, batch_id)
             replaced = _swap(conn, batch_id, model_name, model_version, as_of)
             conn.execute(
-                _sql(
-                    "update {batches} set status = 'success', rows_ingested = %s, "
-                    "finished_at = clock_timestamp() where batch_id = %s"
-                ),
+                sql.statement("ml.scores", "finish_ingest_batch"),
                 [rows, batch_id],
             )
     seconds = time.perf_counter() - started
@@ -225,27 +208,37 @@ def _constants(manifest: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _set_defaults(
+    conn: psycopg.Connection, child: tuple[str, str], defaults: dict[str, Any]
+) -> None:
+    """Give the partition's one-value columns their defaults (not sent per row)."""
+    from psycopg import sql as psql
+
+    conn.execute(
+        sql.compose(
+            "alter table {partition} {defaults}",
+            partition=psql.Identifier(*child),
+            defaults=psql.SQL(", ").join(
+                psql.SQL("alter column {} set default {}").format(
+                    psql.Identifier(name), psql.Literal(value)
+                )
+                for name, value in defaults.items()
+            ),
+        )
+    )
+
+
 def _copy_checked(
-    settings: Settings, conn: Any, scored: score.Scored, batch_id: str
+    settings: Settings, conn: psycopg.Connection, scored: score.Scored, batch_id: str
 ) -> int:
     """Copy every part into the batch's new partition, checking as it goes."""
-    from psycopg import sql
+    from psycopg import sql as psql
 
     manifest = scored.manifest
     constants = _constants(manifest)
     lake = open_lake(settings)
     child = warehouse.new_partition(conn, relations.PROPENSITY_SCORES, batch_id)
-    conn.execute(
-        sql.SQL("alter table {} {}").format(
-            sql.Identifier(*child),
-            sql.SQL(", ").join(
-                sql.SQL("alter column {} set default {}").format(
-                    sql.Identifier(name), sql.Literal(value)
-                )
-                for name, value in {**constants, "batch_id": batch_id}.items()
-            ),
-        )
-    )
+    _set_defaults(conn, child, {**constants, "batch_id": batch_id})
     rows = 0
     profile_ids = []
     with tempfile.TemporaryDirectory(prefix="enrich-ingest-") as scratch:
@@ -290,13 +283,8 @@ def _copy_checked(
                 "exist yet: run `enrich featurize` first. Nothing was ingested."
             )
         unknown = conn.execute(
-            sql.SQL(
-                "select count(*), (array_agg(scores.profile_id "
-                "order by scores.profile_id))[1:%s] "
-                "from {} as scores where not exists (select from {} as profiles "
-                "where profiles.profile_id = scores.profile_id)"
-            ).format(
-                sql.Identifier(*child), sql.Identifier(*relations.PROFILES_ENRICHED)
+            sql.statement(
+                "ml.scores", "unknown_profiles", partition=psql.Identifier(*child)
             ),
             [EXAMPLES],
         ).fetchone()
@@ -410,35 +398,34 @@ def _check_values(
 
 
 def _swap(
-    conn: Any, batch_id: str, model_name: str, model_version: int, as_of: dt.datetime
+    conn: psycopg.Connection,
+    batch_id: str,
+    model_name: str,
+    model_version: int,
+    as_of: dt.datetime,
 ) -> list[str]:
     """Attach the new partition; drop the one it replaces (same transaction)."""
-    from psycopg import sql
+    from psycopg import sql as psql
 
     replaced = [
         row[0]
         for row in conn.execute(
-            _sql(
-                "select batch_id from {batches} where status = 'success' "
-                "and model_name = %s and model_version = %s and as_of = %s"
-            ),
+            sql.statement("ml.scores", "ingests_to_replace"),
             [model_name, model_version, as_of],
         ).fetchall()
     ]
     for old in replaced:
         conn.execute(
-            sql.SQL("drop table if exists {}").format(
-                sql.Identifier(
+            sql.compose(
+                "drop table if exists {partition}",
+                partition=psql.Identifier(
                     *warehouse.partition_name(relations.PROPENSITY_SCORES, old)
-                )
+                ),
             )
         )
     if replaced:
         conn.execute(
-            _sql(
-                "update {batches} set status = 'replaced', replaced_by = %s "
-                "where batch_id = any(%s)"
-            ),
+            sql.statement("ml.scores", "mark_replaced"),
             [batch_id, replaced],
         )
     warehouse.attach_partitions(conn, [(relations.PROPENSITY_SCORES, batch_id)])

@@ -11,8 +11,8 @@ import pytest
 
 from ml.core.lake import open_lake
 from ml.features import export
-from ml.model import registry
-from ml.scores import score
+from ml.model import frames, registry
+from ml.scores import score, writeback
 from tests.integration.conftest import s3_lake_settings
 
 pytestmark = pytest.mark.integration
@@ -72,15 +72,13 @@ def test_every_eligible_profile_gets_one_score_with_its_reasons(
 def test_reasons_match_catboost_shap_for_each_profile(scored, settings):
     from catboost import Pool
 
-    from ml.model import train
-
     loaded = score.load_model(settings)
     frame = read(settings, scored).set_index("profile_id")
     exported = export.latest_export(settings, "ml_scoring_set")
     rows = (
         export.read_export(settings, exported).to_pandas().sample(300, random_state=1)
     )
-    prepared = train.prepare(rows, loaded.features, loaded.categorical)
+    prepared = frames.prepare(rows, loaded.features, loaded.categorical)
     shap = loaded.model.get_feature_importance(
         Pool(prepared[loaded.features], cat_features=loaded.categorical),
         type="ShapValues",
@@ -120,8 +118,6 @@ def test_missing_versions_and_dates_are_refused_clearly(production, settings):
 def test_scores_round_trip_through_s3(production, settings, s3_endpoint):
     """Export, score and ingest on an S3 lake; the model stays where it was trained."""
     import boto3
-
-    from ml.scores import writeback
 
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
         Bucket="scores"

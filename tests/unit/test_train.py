@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 
 from ml.core.config import TrainSettings
-from ml.model import train
+from ml.model import audit, evaluate, frames
 
 
 def test_perfect_scores_give_perfect_metrics():
     labels = np.array([0] * 90 + [1] * 10)
     scores = np.concatenate([np.zeros(90), np.ones(10)])
-    metrics = train.evaluate(labels, scores)
+    metrics = evaluate.evaluate(labels, scores)
     assert metrics["roc_auc"] == 1.0 and metrics["pr_auc"] == 1.0
     assert metrics["ece"] == pytest.approx(0.0)
     assert metrics["top_decile_precision"] == 1.0
@@ -25,9 +25,9 @@ def test_calibrated_random_scores_have_small_ece_and_auc_near_half():
     rng = np.random.default_rng(1)
     scores = rng.uniform(0, 0.2, 200_000)
     labels = (rng.random(scores.size) < scores).astype(int)
-    metrics = train.evaluate(labels, scores)
+    metrics = evaluate.evaluate(labels, scores)
     assert metrics["ece"] < 0.005
-    shuffled = train.evaluate(rng.permutation(labels), scores)
+    shuffled = evaluate.evaluate(rng.permutation(labels), scores)
     assert abs(shuffled["roc_auc"] - 0.5) < 0.01
 
 
@@ -35,10 +35,10 @@ def test_stored_curves_agree_with_the_metrics():
     rng = np.random.default_rng(2)
     scores = rng.uniform(0, 0.3, 50_000)
     labels = (rng.random(scores.size) < scores).astype(int)
-    metrics = train.evaluate(labels, scores)
+    metrics = evaluate.evaluate(labels, scores)
     roc = metrics["curves"]["roc"]
     pr = metrics["curves"]["precision_recall"]
-    assert len(roc["fpr"]) == len(pr["recall"]) == train.CURVE_POINTS
+    assert len(roc["fpr"]) == len(pr["recall"]) == evaluate.CURVE_POINTS
     assert np.all(np.diff(roc["tpr"]) >= 0) and roc["tpr"][-1] == 1.0
     assert np.trapezoid(roc["tpr"], roc["fpr"]) == pytest.approx(
         metrics["roc_auc"], abs=0.005
@@ -75,7 +75,7 @@ def frame(n: int = 24_000, leak: bool = False) -> pd.DataFrame:
 
 
 def test_split_is_by_time_with_a_profile_validation_slice():
-    split = train.split(frame(), TrainSettings(validation_share=0.2))
+    split = frames.split(frame(), TrainSettings(validation_share=0.2))
     assert (split.holdout["cutoff_at"] == split.holdout_cutoff).all()
     assert (split.train["cutoff_at"] < split.holdout_cutoff).all()
     assert not set(split.train["profile_id"]) & set(split.validation["profile_id"])
@@ -91,9 +91,11 @@ def test_a_large_training_set_is_sampled_by_whole_profiles():
     keys = table.select(["profile_id", "cutoff_at"])
     holdout = data["cutoff_at"].max()
     earlier = int((data["cutoff_at"] < holdout).sum())
-    assert train.training_sample(keys, TrainSettings(max_training_rows=earlier)) is None
+    assert (
+        frames.training_sample(keys, TrainSettings(max_training_rows=earlier)) is None
+    )
     settings = TrainSettings(max_training_rows=earlier // 2)
-    kept = train.training_sample(keys, settings)(table).to_pandas()
+    kept = frames.training_sample(keys, settings)(table).to_pandas()
     at_training_cutoffs = kept[kept["cutoff_at"] < holdout]
     assert 0.4 * earlier < len(at_training_cutoffs) < 0.6 * earlier
     # Every kept profile keeps all its rows at the training cutoffs ...
@@ -104,34 +106,34 @@ def test_a_large_training_set_is_sampled_by_whole_profiles():
     # draw the same rows.
     latest = int((data["cutoff_at"] == holdout).sum())
     assert (kept["cutoff_at"] == holdout).sum() == latest
-    again = train.training_sample(keys, settings)(table).to_pandas()
+    again = frames.training_sample(keys, settings)(table).to_pandas()
     assert again["profile_id"].tolist() == kept["profile_id"].tolist()
     # Above its cap the holdout is sampled too, and the training cutoffs not.
     capped = TrainSettings(max_holdout_rows=latest // 2)
-    kept = train.training_sample(keys, capped)(table).to_pandas()
+    kept = frames.training_sample(keys, capped)(table).to_pandas()
     assert 0.4 * latest < (kept["cutoff_at"] == holdout).sum() < 0.6 * latest
     assert (kept["cutoff_at"] < holdout).sum() == earlier
 
 
 def test_leakage_audit_flags_a_feature_that_is_the_label():
     settings = TrainSettings(iterations=30, thread_count=1)
-    honest = train.leakage_audit(train.split(frame(), settings), settings)
+    honest = audit.leakage_audit(frames.split(frame(), settings), settings)
     assert honest["passed"] and not honest["flagged_features"]
-    leaky = train.leakage_audit(train.split(frame(leak=True), settings), settings)
+    leaky = audit.leakage_audit(frames.split(frame(leak=True), settings), settings)
     assert leaky["flagged_features"] == ["converted_later"]
     assert not leaky["passed"]
     allowed = settings.model_copy(
         update={"leakage_allowed_features": ["converted_later"]}
     )
-    assert train.leakage_audit(train.split(frame(leak=True), allowed), allowed)[
+    assert audit.leakage_audit(frames.split(frame(leak=True), allowed), allowed)[
         "passed"
     ]
 
 
 def test_content_digest_ignores_row_order_but_not_content():
     data = frame(n=3_000)
-    digest = train.content_digest(data)
-    assert train.content_digest(data.sample(frac=1.0, random_state=1)) == digest
+    digest = frames.content_digest(data)
+    assert frames.content_digest(data.sample(frac=1.0, random_state=1)) == digest
     changed = data.copy()
     changed.loc[changed.index[0], "label"] = not changed.loc[changed.index[0], "label"]
-    assert train.content_digest(changed) != digest
+    assert frames.content_digest(changed) != digest
