@@ -69,13 +69,13 @@ def measure(profiles: int, seed: int, as_of: dt.date) -> dict:
     """Generate, load, build once, then time the reference and the models."""
     from ml import synthetic
     from ml.core import warehouse
-    from ml.data import load
+    from ml.data import generated
     from ml.features import featurize
 
     with fresh_home(f"dbt-{profiles}") as settings:
         params = synthetic.GeneratorParams(profiles=profiles, seed=seed, as_of=as_of)
         say(f"{profiles:,} profiles: generate and load ...")
-        load.load_generated(settings, params)
+        generated.load_generated(settings, params)
         say(f"{profiles:,} profiles: first dbt build ...")
         first = featurize.featurize(settings)
         reference_before = reference_seconds(settings)

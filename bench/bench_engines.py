@@ -102,13 +102,13 @@ def measure(profiles: int, seed: int, as_of: dt.date, engines: list[str]) -> dic
     from ml import synthetic
     from ml.core import warehouse
     from ml.core.lake import open_lake
-    from ml.data import load
+    from ml.data import generated
 
     with fresh_home(f"engines-{profiles}") as settings:
         params = synthetic.GeneratorParams(profiles=profiles, seed=seed, as_of=as_of)
         say(f"{profiles:,} profiles: generate and load (warehouse and lake) ...")
         started = time.perf_counter()
-        load.load_generated(settings, params)
+        generated.load_generated(settings, params)
         load_s = time.perf_counter() - started
         lake = open_lake(settings)
         lake_bytes = sum(

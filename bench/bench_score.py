@@ -82,7 +82,7 @@ def prepare(
     """
     from ml import synthetic
     from ml.core import warehouse
-    from ml.data import load
+    from ml.data import generated
     from ml.features import export, featurize
     from ml.model import registry, train
 
@@ -90,7 +90,7 @@ def prepare(
     small = synthetic.GeneratorParams(
         profiles=train_profiles, seed=seed + 1, as_of=as_of
     )
-    load.load_generated(settings, small)
+    generated.load_generated(settings, small)
     featurize.featurize(settings)
     [training] = export.export(settings, ["ml_training_set"])
     trained = train.train(settings, training)
@@ -101,7 +101,7 @@ def prepare(
     say(f"scoring data: {profiles:,} profiles, dbt, export ...")
     clock = time.perf_counter()
     params = synthetic.GeneratorParams(profiles=profiles, seed=seed, as_of=as_of)
-    load.load_generated(settings, params, replace=True)
+    generated.load_generated(settings, params, replace=True)
     featurize.featurize(
         settings, full_refresh=True, select=["+ml_scoring_set", "+profiles_enriched"]
     )

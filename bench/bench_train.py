@@ -31,7 +31,7 @@ ROWS_PER_PROFILE = 3.05  # training rows per generated profile (measured)
 def measure(rows: int, seed: int, as_of: dt.date) -> dict:
     """Prepare data for ``rows`` training rows and time the training step."""
     from ml import synthetic
-    from ml.data import load
+    from ml.data import generated
     from ml.features import export, featurize
     from ml.model import train
 
@@ -39,7 +39,7 @@ def measure(rows: int, seed: int, as_of: dt.date) -> dict:
         profiles = int(rows / ROWS_PER_PROFILE)
         say(f"{rows:,} rows: generating {profiles:,} profiles, dbt, export ...")
         params = synthetic.GeneratorParams(profiles=profiles, seed=seed, as_of=as_of)
-        load.load_generated(settings, params)
+        generated.load_generated(settings, params)
         featurize.featurize(settings, select=["+ml_training_set"])
         [exported] = export.export(settings, ["ml_training_set"])
         say(f"training on {exported.rows:,} rows ...")

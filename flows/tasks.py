@@ -36,9 +36,9 @@ def transient_retries(step: Any, settings: Settings) -> Any:
 @task(name="generate and load", cache_policy=NONE)
 def generate_and_load(settings: Settings, params: Any, replace: bool) -> list[Any]:
     """Generate synthetic XDM data and load it in batches."""
-    from ml.data import load
+    from ml.data import generated
 
-    return load.load_generated(settings, params, replace=replace)
+    return generated.load_generated(settings, params, replace=replace)
 
 
 @task(name="load files", cache_policy=NONE)
@@ -49,9 +49,9 @@ def load_files(
     identity_field: str | None,
 ) -> list[Any]:
     """Load XDM files (local or s3://) in batches; loaded content is skipped."""
-    from ml.data import load
+    from ml.data import files
 
-    return load.load_files(
+    return files.load_files(
         settings, list(paths), dataset=dataset, identity_field=identity_field
     )
 

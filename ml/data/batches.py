@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ml.core import relations, warehouse
+from ml.core import relations, sql, warehouse
 from ml.core.config import Settings
 from ml.core.errors import LoadError
 
@@ -44,15 +44,8 @@ def loader_session(settings: Settings) -> Any:
 
 def successful_batch(conn: Any, dataset: str, fingerprint: str) -> BatchResult | None:
     """The earlier successful batch with this content, as a ``skipped`` result."""
-    from psycopg import sql
-
     row = conn.execute(
-        sql.SQL(
-            "select batch_id, source, records_read, records_loaded, "
-            "records_quarantined, records_flagged from {} "
-            "where dataset = %s and fingerprint = %s and status = 'success'"
-        ).format(sql.Identifier(*relations.RAW_BATCHES)),
-        [dataset, fingerprint],
+        sql.statement("ml.data", "successful_batch"), [dataset, fingerprint]
     ).fetchone()
     if row is None:
         return None
@@ -69,32 +62,18 @@ def begin(
     params: dict[str, Any],
 ) -> None:
     """Record a batch as ``loading`` (committed, so operators can see it)."""
-    from psycopg import sql
     from psycopg.types.json import Jsonb
 
     conn.execute(
-        sql.SQL(
-            "insert into {} (batch_id, dataset, source, fingerprint, status, params) "
-            "values (%s, %s, %s, %s, 'loading', %s) "
-            "on conflict (batch_id) do update set status = 'loading', "
-            "source = excluded.source, params = excluded.params, error = null, "
-            "started_at = now(), finished_at = null, records_read = 0, "
-            "records_loaded = 0, records_quarantined = 0, records_flagged = 0"
-        ).format(sql.Identifier(*relations.RAW_BATCHES)),
+        sql.statement("ml.data", "begin_batch"),
         [batch_id, dataset, source, fingerprint, Jsonb(params)],
     )
 
 
 def finish(conn: Any, result: BatchResult) -> None:
     """Record a batch as ``success`` with its counts (in the batch's transaction)."""
-    from psycopg import sql
-
     conn.execute(
-        sql.SQL(
-            "update {} set status = 'success', finished_at = clock_timestamp(), "
-            "records_read = %s, records_loaded = %s, records_quarantined = %s, "
-            "records_flagged = %s where batch_id = %s"
-        ).format(sql.Identifier(*relations.RAW_BATCHES)),
+        sql.statement("ml.data", "finish_batch"),
         [
             result.records_read,
             result.records_loaded,

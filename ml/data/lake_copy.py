@@ -1,4 +1,10 @@
-"""The lake's copy of the raw datasets: every successful load batch as Parquet.
+"""The lake's raw copy: every successful load batch, as Parquet, in the lake.
+
+Not to be confused with its neighbours: :mod:`ml.core.lake` is the lake
+itself (where it is, local or S3, and how a part file is written and listed),
+and :mod:`ml.core.storage` reads the loader's *input* files (local paths or
+``s3://`` objects). This module decides *what* of the warehouse's ``raw``
+schema the lake holds and keeps the two in step.
 
 Layout, one folder per batch (Hive-style, so engines see a ``batch_id``
 column)::
@@ -30,18 +36,17 @@ from typing import Any
 
 import pyarrow as pa
 
-from ml.core import relations, warehouse
+from ml.core import sql, warehouse
 from ml.core.arrow_io import rebatch, relation_columns, stream_relation
 from ml.core.config import Settings
 from ml.core.lake import Lake, open_lake, write_part
 from ml.data import batches
+from ml.data.datasets import EVENTS, PROFILES, RAW_TABLES
 
 logger = logging.getLogger(__name__)
 
 RAW = "raw"
 BATCHES = "batches"
-EVENTS = "experience_events"
-PROFILES = "profiles"
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 # What each dataset's files hold (batch_id is the folder, not a column);
 # macros/lake_schemas.sql declares the same columns to DuckDB and Spark.
@@ -82,10 +87,6 @@ _DICTIONARY = {
     EVENTS: ["event_type", "is_known_event_type"],
     PROFILES: [],
     BATCHES: True,
-}
-_RAW_TABLES = {
-    EVENTS: relations.RAW_EXPERIENCE_EVENTS,
-    PROFILES: relations.RAW_PROFILES,
 }
 
 
@@ -131,13 +132,13 @@ def publish(
     row = dict(row)
     batch_id, dataset = row.pop("batch_id"), row.pop("dataset_name")
     schema = SCHEMAS[dataset]
-    batches = data.to_batches() if isinstance(data, pa.Table) else data
+    record_batches = data.to_batches() if isinstance(data, pa.Table) else data
     target = folder(dataset, batch_id)
     # A batch written again (after a crash) must not keep parts of the first try.
     lake.delete(lake.list(f"{target}/"))
     with tempfile.TemporaryDirectory(prefix="enrich-raw-") as scratch:
         parts = 0
-        for part in rebatch(batches, settings.export.part_rows):
+        for part in rebatch(record_batches, settings.export.part_rows):
             table = pa.Table.from_batches(part).select(schema.names).cast(schema)
             write_part(lake, table, target, parts, Path(scratch), _DICTIONARY[dataset])
             parts += 1
@@ -153,16 +154,14 @@ def batch_rows(conn: Any, batch_ids: list[str]) -> dict[str, dict[str, Any]]:
     Raises:
         ValueError: A batch is not (or no longer) successful.
     """
-    from psycopg import sql
+    from psycopg import sql as psql
 
     names = SCHEMAS[BATCHES].names
     rows = conn.execute(
-        sql.SQL(
-            "select batch_id, dataset as dataset_name, {} from {} "
-            "where batch_id = any(%s) and status = 'success'"
-        ).format(
-            sql.SQL(", ").join(map(sql.Identifier, names)),
-            sql.Identifier(*relations.RAW_BATCHES),
+        sql.statement(
+            "ml.data",
+            "lake_batch_rows",
+            columns=psql.SQL(", ").join(map(psql.Identifier, names)),
         ),
         [batch_ids],
     ).fetchall()
@@ -188,17 +187,10 @@ def sync(settings: Settings, conn: Any | None = None) -> SyncResult:
     if conn is None:
         with batches.loader_session(settings) as locked:
             return sync(settings, locked)
-    from psycopg import sql
-
     started = time.perf_counter()
     lake = open_lake(settings)
     wanted = dict(
-        conn.execute(
-            sql.SQL(
-                "select batch_id, dataset from {} where status = 'success' "
-                "order by finished_at"
-            ).format(sql.Identifier(*relations.RAW_BATCHES))
-        ).fetchall()
+        conn.execute(sql.statement("ml.data", "successful_batches")).fetchall()
     )
     present = mirrored_batches(lake)
     removed = sorted(present - set(wanted))
@@ -210,7 +202,7 @@ def sync(settings: Settings, conn: Any | None = None) -> SyncResult:
     written = [batch_id for batch_id in wanted if batch_id not in present]
     rows = batch_rows(conn, written)
     for batch_id in written:
-        table = warehouse.partition_name(_RAW_TABLES[wanted[batch_id]], batch_id)
+        table = warehouse.partition_name(RAW_TABLES[wanted[batch_id]], batch_id)
         columns = {c.name: c for c in relation_columns(conn, table)}
         names = SCHEMAS[wanted[batch_id]].names
         with conn.transaction():
@@ -226,3 +218,14 @@ def sync(settings: Settings, conn: Any | None = None) -> SyncResult:
             result.seconds,
         )
     return result
+
+
+def sync_if_enabled(settings: Settings, conn: Any) -> None:
+    """End of every load: :func:`sync`, when ``storage.raw_to_lake`` is on.
+
+    Args:
+        settings: Project settings.
+        conn: The loader's connection (it holds the loader lock).
+    """
+    if settings.storage.raw_to_lake:
+        sync(settings, conn)

@@ -1,10 +1,13 @@
 """The synthetic world: XDM profiles and events, and the oracle behind them.
 
-The generator's public face; its internals live in :mod:`ml.synthetic.generator`
-and the vectorised XDM building blocks in :mod:`ml.synthetic.xdm`.
+The generator's public face: :mod:`ml.synthetic.generator` runs it,
+:mod:`ml.synthetic.world` holds its facts and parameters,
+:mod:`ml.synthetic.simulation` its draws, :mod:`ml.synthetic.events` the XDM
+event layout, and :mod:`ml.synthetic.xdm` the vectorised XDM building blocks.
 """
 
-from ml.synthetic.generator import (
+from ml.synthetic.generator import generate, generate_chunk, observe
+from ml.synthetic.world import (
     CONVERSION_EVENT_TYPE,
     CONVERSION_PAGE,
     GENERATOR_VERSION,
@@ -14,9 +17,6 @@ from ml.synthetic.generator import (
     GeneratorParams,
     SyntheticChunk,
     WindowState,
-    generate,
-    generate_chunk,
-    observe,
     read_event_catalogue,
 )
 

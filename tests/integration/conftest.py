@@ -59,7 +59,7 @@ def built(settings, warehouse):
     """
     from ml import synthetic
     from ml.core.warehouse import connect
-    from ml.data import load
+    from ml.data import generated
     from ml.features import featurize
 
     params = synthetic.GeneratorParams(profiles=1_500, seed=3, as_of=TODAY)
@@ -74,7 +74,7 @@ def built(settings, warehouse):
         if files:  # batches other tests loaded from files: start clean
             conn.execute("drop schema raw cascade")
             conn.execute("drop schema if exists synthetic cascade")
-    results = load.load_generated(settings, params, replace=True)
+    results = generated.load_generated(settings, params, replace=True)
     with connect(settings) as conn:
         marts = conn.execute("select to_regclass('ml.ml_training_set')").fetchone()[0]
     reloaded = any(result.status == "success" for result in results)
@@ -147,7 +147,7 @@ def s3_lake_settings(settings, endpoint: str, lake: str):
 def load_late_clicks(settings, folder, profile: str, prefix: str, count: int = 3):
     """Load ``count`` email clicks of ``profile`` dated 20+ days before today,
     as a new file batch: old timestamps arriving late change past cutoffs."""
-    from ml.data import load
+    from ml.data import files
 
     midnight = dt.datetime.combine(dt.datetime.now(dt.UTC).date(), dt.time(), dt.UTC)
     late = [
@@ -161,6 +161,6 @@ def load_late_clicks(settings, folder, profile: str, prefix: str, count: int = 3
     ]
     path = folder / f"{prefix}.jsonl.gz"
     path.write_bytes(gzip.compress("\n".join(map(json.dumps, late)).encode()))
-    [batch] = load.load_files(settings, [str(path)])
+    [batch] = files.load_files(settings, [str(path)])
     assert batch.records_loaded == count
     return batch

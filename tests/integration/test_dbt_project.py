@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from ml import synthetic
-from ml.data import load
+from ml.data import generated
 from ml.features import featurize
 from tests.integration.conftest import load_late_clicks
 
@@ -148,13 +148,13 @@ def test_a_new_batch_builds_incrementally_to_the_full_refresh_result(
 
 def test_a_replaced_dataset_leaves_no_stale_staged_rows(built, settings, sql):
     other = synthetic.GeneratorParams(profiles=400, seed=11, as_of=TODAY)
-    load.load_generated(settings, other, replace=True)
+    generated.load_generated(settings, other, replace=True)
     featurize.run_dbt(settings, ["run", "--select", "stg_xdm__experience_events"])
     staged = sql("select count(*) from staging.stg_xdm__experience_events")
     raw = sql("select count(*) from raw.experience_events")
     assert staged == raw
     params, _ = built
-    load.load_generated(settings, params, replace=True)
+    generated.load_generated(settings, params, replace=True)
     featurize.featurize(settings)
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from ml import synthetic
 from ml.core.errors import LoadError
-from ml.data import load
+from ml.data import files, generated
 
 pytestmark = pytest.mark.integration
 
@@ -48,14 +48,14 @@ def expected_counts(params: synthetic.GeneratorParams) -> dict[str, int]:
 
 def test_generate_twice_changes_nothing(warehouse, empty_raw, sql):
     params = small_params()
-    first = load.load_generated(warehouse, params)
+    first = generated.load_generated(warehouse, params)
     assert {r.status for r in first} == {"success"}
     after_first = counts(sql)
     assert after_first == expected_counts(params)
     per_profile = after_first["raw.experience_events"] / params.profiles
     assert 10 <= per_profile <= 40
 
-    second = load.load_generated(warehouse, params)
+    second = generated.load_generated(warehouse, params)
     assert {r.status for r in second} == {"skipped"}
     assert counts(sql) == after_first
     statuses = sql("select status, count(*) from raw.batches group by 1")
@@ -63,11 +63,11 @@ def test_generate_twice_changes_nothing(warehouse, empty_raw, sql):
 
 
 def test_another_dataset_is_refused_unless_replaced(warehouse, empty_raw, sql):
-    load.load_generated(warehouse, small_params(seed=5))
+    generated.load_generated(warehouse, small_params(seed=5))
     with pytest.raises(LoadError, match="--replace"):
-        load.load_generated(warehouse, small_params(seed=6))
+        generated.load_generated(warehouse, small_params(seed=6))
     replacement = small_params(seed=6, profiles=2_000)
-    load.load_generated(warehouse, replacement, replace=True)
+    generated.load_generated(warehouse, replacement, replace=True)
     assert counts(sql) == expected_counts(replacement)
     partitions = sql(
         "select count(*) from pg_inherits "
@@ -169,7 +169,7 @@ def test_malformed_records_go_to_quarantine_with_their_reason(
     lines = [*good, *MALFORMED.values(), ""]
     path = write_jsonl(tmp_path / "mixed.jsonl", lines)
 
-    [result] = load.load_files(warehouse, [str(path)])
+    [result] = files.load_files(warehouse, [str(path)])
     assert result.status == "success"
     assert result.records_read == len(good) + len(MALFORMED)
     assert result.records_loaded == len(good)
@@ -195,7 +195,7 @@ def test_malformed_records_go_to_quarantine_with_their_reason(
     )
     assert batch == [("success", 4, len(MALFORMED), 1)]
 
-    [again] = load.load_files(warehouse, [str(path)])
+    [again] = files.load_files(warehouse, [str(path)])
     assert again.status == "skipped"
     assert (again.batch_id, again.records_loaded) == (result.batch_id, 4)
     assert sql("select count(*) from raw.experience_events") == [(4,)]
@@ -214,7 +214,7 @@ def test_bytes_postgres_cannot_take_are_quarantined(
         + json.dumps(event(4)).encode()
         + b"\r\n"
     )
-    [result] = load.load_files(warehouse, [str(path)])
+    [result] = files.load_files(warehouse, [str(path)])
     assert result.records_loaded == 2
     assert result.reasons == {"invalid_json": 2}
     details = [row[0] for row in sql("select detail from raw.quarantine order by 1")]
@@ -224,8 +224,8 @@ def test_bytes_postgres_cannot_take_are_quarantined(
 def test_an_event_loaded_before_is_a_duplicate(warehouse, empty_raw, sql, tmp_path):
     first = write_jsonl(tmp_path / "a.jsonl", [json.dumps(event(n)) for n in (1, 2)])
     second = write_jsonl(tmp_path / "b.jsonl", [json.dumps(event(n)) for n in (2, 3)])
-    [a] = load.load_files(warehouse, [str(first)])
-    [b] = load.load_files(warehouse, [str(second)])
+    [a] = files.load_files(warehouse, [str(first)])
+    [b] = files.load_files(warehouse, [str(second)])
     assert b.records_loaded == 1 and b.reasons == {"duplicate_id": 1}
     [(detail,)] = sql("select detail from raw.quarantine")
     assert a.batch_id in detail
@@ -252,7 +252,7 @@ def test_gzip_parquet_and_a_tenant_identity_field(warehouse, empty_raw, sql, tmp
             json.dumps(event(51)),  # no tenant identity
         ],
     )
-    results = load.load_files(
+    results = files.load_files(
         warehouse, [str(parquet), str(gz)], identity_field="_acme.userid"
     )
     assert [r.records_loaded for r in results] == [6, 1]
@@ -273,7 +273,7 @@ def test_profiles_dataset(warehouse, empty_raw, sql, tmp_path):
         {"_id": "r4"},
     ]
     path = write_jsonl(tmp_path / "profiles.jsonl", [json.dumps(p) for p in profiles])
-    [result] = load.load_files(warehouse, [str(path)], dataset="profiles")
+    [result] = files.load_files(warehouse, [str(path)], dataset="profiles")
     assert result.records_loaded == 2
     assert result.reasons == {"duplicate_id": 1, "missing_identity": 1}
     rows = sql("select profile_id, record_id from raw.profiles order by 1")
@@ -289,7 +289,7 @@ def test_a_failed_batch_leaves_no_rows(warehouse, empty_raw, sql, tmp_path):
         update={"load": warehouse.load.model_copy(update={"chunk_records": 100})}
     )
     with pytest.raises(LoadError, match=r"truncated\.jsonl\.gz"):
-        load.load_files(settings, [str(path)])
+        files.load_files(settings, [str(path)])
     [(status, error)] = sql("select status, error from raw.batches")
     assert status == "failed" and error
     assert sql("select count(*) from raw.experience_events") == [(0,)]
@@ -304,7 +304,7 @@ def test_missing_inputs_fail_before_anything_is_recorded(warehouse, empty_raw, s
     from ml.core.errors import StorageError
 
     with pytest.raises(StorageError, match="does not exist"):
-        load.load_files(warehouse, ["/nonexistent/events.jsonl"])
+        files.load_files(warehouse, ["/nonexistent/events.jsonl"])
 
 
 def test_s3_inputs_through_a_real_endpoint(warehouse, empty_raw, sql, s3_endpoint):
@@ -327,12 +327,12 @@ def test_s3_inputs_through_a_real_endpoint(warehouse, empty_raw, sql, s3_endpoin
             )
         }
     )
-    results = load.load_files(settings, ["s3://xdm-exports/events/"])
+    results = files.load_files(settings, ["s3://xdm-exports/events/"])
     assert [r.source for r in results] == [
         "s3://xdm-exports/events/part-0.jsonl.gz",
         "s3://xdm-exports/events/part-1.jsonl.gz",
     ]
     assert sum(r.records_loaded for r in results) == 10
-    again = load.load_files(settings, ["s3://xdm-exports/events/part-1.jsonl.gz"])
+    again = files.load_files(settings, ["s3://xdm-exports/events/part-1.jsonl.gz"])
     assert [r.status for r in again] == ["skipped"]
     assert sql("select count(*) from raw.experience_events") == [(10,)]

@@ -11,7 +11,7 @@ import pytest
 
 from ml import synthetic
 from ml.core.lake import open_lake
-from ml.data import lake_copy, load
+from ml.data import files, generated, lake_copy
 from tests.integration.conftest import s3_lake_settings
 
 pytestmark = pytest.mark.integration
@@ -70,10 +70,10 @@ def loaded(warehouse, empty_raw, tmp_path):
     params = synthetic.GeneratorParams(
         profiles=800, seed=4, as_of=AS_OF, chunk_profiles=400
     )
-    load.load_generated(warehouse, params, replace=True)
+    generated.load_generated(warehouse, params, replace=True)
     good = [json.dumps(event(number)) for number in range(1, 6)]
     path = write_jsonl(tmp_path / "mixed.jsonl", [*good, *MALFORMED.values()])
-    [result] = load.load_files(warehouse, [str(path)])
+    [result] = files.load_files(warehouse, [str(path)])
     assert result.records_quarantined == len(MALFORMED)
     return result
 
@@ -134,7 +134,7 @@ def test_the_raw_copy_can_be_turned_off(warehouse, empty_raw, settings, sql):
     lake = open_lake(settings)
     lake.delete(lake.list("raw/"))
     params = synthetic.GeneratorParams(profiles=300, seed=4, as_of=AS_OF)
-    load.load_generated(off, params)
+    generated.load_generated(off, params)
     assert lake.list("raw/") == []
     # Featurizing on a lake engine first copies what the lake lacks.
     result = lake_copy.sync(off)
@@ -151,11 +151,11 @@ def test_an_s3_lake_gets_the_raw_copy_and_loses_dropped_batches(
     client.create_bucket(Bucket="raw-lake")
     s3 = s3_lake_settings(settings, s3_endpoint, "s3://raw-lake/lake")
     first = synthetic.GeneratorParams(profiles=300, seed=4, as_of=AS_OF)
-    load.load_generated(s3, first)
+    generated.load_generated(s3, first)
     lake = open_lake(s3)
     assert len(lake_copy.mirrored_batches(lake)) == 2
     second = synthetic.GeneratorParams(profiles=200, seed=8, as_of=AS_OF)
-    results = load.load_generated(s3, second, replace=True)
+    results = generated.load_generated(s3, second, replace=True)
     assert lake_copy.mirrored_batches(lake) == {r.batch_id for r in results}
     keys = lake.list("raw/")
     assert keys and all(any(r.batch_id in key for r in results) for key in keys), keys

@@ -54,7 +54,7 @@ def test_two_homes_never_touch_each_other(warehouse, sql, tmp_path, monkeypatch)
     from ml import synthetic
     from ml.core import warehouse as wh
     from ml.core.config import load_settings
-    from ml.data import load
+    from ml.data import generated
 
     before = sql("select count(*) from pg_tables where schemaname = 'raw'")
     other_home = Path(tempfile.mkdtemp(prefix="enrich-other-", dir="/tmp"))
@@ -66,7 +66,7 @@ def test_two_homes_never_touch_each_other(warehouse, sql, tmp_path, monkeypatch)
         params = synthetic.GeneratorParams(
             profiles=200, seed=1, as_of=dt.date(2026, 1, 1)
         )
-        load.load_generated(other, params)
+        generated.load_generated(other, params)
         with wh.connect(other) as conn:
             profiles = conn.execute("select count(*) from raw.profiles").fetchone()
         assert profiles == (200,)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ml.core.errors import LoadError
-from ml.data import load
+from ml.data import datasets, files
 
 
 @pytest.mark.parametrize(
@@ -17,7 +17,7 @@ from ml.data import load
     ],
 )
 def test_identity_field_becomes_a_jsonpath(field, path):
-    assert load.identity_jsonpath(field) == path
+    assert datasets.identity_jsonpath(field) == path
 
 
 @pytest.mark.parametrize(
@@ -26,12 +26,12 @@ def test_identity_field_becomes_a_jsonpath(field, path):
 )
 def test_identity_fields_that_are_not_paths_are_refused(field):
     with pytest.raises(LoadError):
-        load.identity_jsonpath(field)
+        datasets.identity_jsonpath(field)
 
 
 def test_screen_refuses_what_copy_cannot_carry():
-    assert load._screen(b'{"a": "b"}') is None
-    assert load._screen(b'{"a":\t"b"}') is None
-    assert "UTF-8" in load._screen(b'{"a": "\xff"}')
-    assert "0x00" in load._screen(b'{"a": "\x00"}')
-    assert "0x0d" in load._screen(b'{"a": 1}\r{"b": 2}')
+    assert files.screen_record(b'{"a": "b"}') is None
+    assert files.screen_record(b'{"a":\t"b"}') is None
+    assert "UTF-8" in files.screen_record(b'{"a": "\xff"}')
+    assert "0x00" in files.screen_record(b'{"a": "\x00"}')
+    assert "0x0d" in files.screen_record(b'{"a": 1}\r{"b": 2}')
