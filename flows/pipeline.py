@@ -43,7 +43,7 @@ from ml.core.clock import StageClock
 from ml.core.config import load_settings
 from ml.core.engines import Engine
 from ml.features.builds import ml_set_build
-from ml.synthetic import GeneratorParams
+from ml.synthetic import generator_params
 
 # Named selectors of selectors.yml.
 TRAINING_MARTS = "training_marts"
@@ -84,15 +84,7 @@ def load_flow(
         step = tasks.io_tasks(settings).load_files
         results = step(settings, paths, dataset, identity_field)
     else:
-        defaults = settings.generate
-        params = GeneratorParams(
-            profiles=profiles or defaults.profiles,
-            seed=defaults.seed if seed is None else seed,
-            as_of=as_of or defaults.resolved_as_of(),
-            weeks=weeks or defaults.weeks,
-            horizon_days=horizon_days or defaults.horizon_days,
-            chunk_profiles=defaults.chunk_profiles,
-        )
+        params = generator_params(settings, profiles, seed, as_of, weeks, horizon_days)
         results = tasks.generate_and_load(settings, params, replace)
     return LoadOutcome(
         batches=results,

@@ -7,27 +7,20 @@ import argparse
 from enrich.cli import printers
 from enrich.cli.common import echo, settings
 from enrich.cli.launch import flow
-from ml.core.config import Settings
 from ml.core.storage import local_files
-from ml.synthetic import GeneratorParams
+from ml.synthetic import GeneratorParams, generator_params
 
 
-def generator_params(args: argparse.Namespace, current: Settings) -> GeneratorParams:
+def generator_params_of(args: argparse.Namespace) -> GeneratorParams:
     """The generator's parameters: the options given, else ``generate``'s."""
-    defaults = current.generate
-    return GeneratorParams(
-        profiles=args.profiles or defaults.profiles,
-        seed=defaults.seed if args.seed is None else args.seed,
-        as_of=args.as_of or defaults.resolved_as_of(),
-        weeks=args.weeks or defaults.weeks,
-        horizon_days=args.horizon_days or defaults.horizon_days,
-        chunk_profiles=defaults.chunk_profiles,
+    return generator_params(
+        settings(), args.profiles, args.seed, args.as_of, args.weeks, args.horizon_days
     )
 
 
 def generate(args: argparse.Namespace) -> int:
     """Generate synthetic XDM data and load it into the warehouse (flow ``load``)."""
-    params = generator_params(args, settings())
+    params = generator_params_of(args)
     echo(
         f"generating {params.profiles:,} profiles, seed {params.seed}, "
         f"as_of {params.as_of}, {params.weeks} weeks, {params.n_chunks} chunk(s)"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from enrich.cli import printers
-from enrich.cli.common import echo, settings
-from enrich.cli.data import generator_params
+from enrich.cli.common import echo
+from enrich.cli.data import generator_params_of
 from enrich.cli.launch import flow
 
 LOOK_AT_THEM = (
@@ -24,7 +24,7 @@ LOOK_AT_THEM = (
 
 def run(args: argparse.Namespace) -> int:
     """The pipeline on the embedded defaults, as one Prefect flow (``pipeline``)."""
-    params = generator_params(args, settings())
+    params = generator_params_of(args)
     echo(
         f"pipeline: {params.profiles:,} profiles as of {params.as_of}: load, "
         "featurize, train, score, activate, report"

@@ -4,6 +4,7 @@ The generator's public face; its internals live in :mod:`ml.synthetic.generator`
 and the vectorised XDM building blocks in :mod:`ml.synthetic.xdm`.
 """
 
+from ml.synthetic.defaults import generator_params
 from ml.synthetic.generator import (
     CONVERSION_EVENT_TYPE,
     CONVERSION_PAGE,
@@ -32,6 +33,7 @@ __all__ = [
     "WindowState",
     "generate",
     "generate_chunk",
+    "generator_params",
     "observe",
     "read_event_catalogue",
 ]
