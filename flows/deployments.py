@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from flows.pipeline import FLOWS
 from ml.core.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -21,8 +22,6 @@ TAGS = ["enrich"]
 def deployments(settings: Settings) -> list[Any]:
     """One Prefect deployment per ``orchestration.deployments`` entry."""
     from prefect.schedules import Cron
-
-    from flows.pipeline import FLOWS
 
     return [
         FLOWS[spec.flow].to_deployment(

@@ -16,28 +16,42 @@ dbt runs are upstream tasks: a failed model or test fails the flow before
 anything downstream starts. ``train`` and ``score`` rebuild their marts first
 unless told the caller just did (``build_features=False``, as the pipeline
 does after ``featurize``). Parameters default to ``enrich.yml``'s values.
-Each flow returns a small summary (what the CLI prints).
+Each flow returns a small summary (what the CLI prints), a dataclass of
+:mod:`flows.outcomes`. The dbt selections are named selectors of
+``selectors.yml``; the I/O tasks retry as ``orchestration`` says
+(:func:`flows.tasks.io_tasks`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from prefect import flow, get_run_logger
 
 from flows import tasks
-from flows.tasks import transient_retries
+from flows.outcomes import (
+    ActivateOutcome,
+    FeaturizeOutcome,
+    LoadOutcome,
+    PipelineOutcome,
+    RefreshOutcome,
+    ScoreOutcome,
+    TrainOutcome,
+)
+from ml import report
+from ml.core.clock import StageClock
 from ml.core.config import load_settings
 from ml.core.engines import Engine
 from ml.features.builds import ml_set_build
+from ml.synthetic import generator_params
 
-TRAINING_MARTS = ["+ml_training_set", "+ml_scoring_set"]
-SCORING_MARTS = ["+ml_scoring_set"]
-ENRICHED_PROFILES = ["source:scores+"]
+# Named selectors of selectors.yml.
+TRAINING_MARTS = "training_marts"
+SCORING_MARTS = "scoring_marts"
+ENRICHED_PROFILES = "enriched_profiles"
 # When another engine built the scoring set, the warehouse's upstream of the
 # enriched profiles may be stale: rebuild it too.
-ENRICHED_PROFILES_AND_UPSTREAM = ["+profiles_enriched", "source:scores+"]
+ENRICHED_PROFILES_AND_UPSTREAM = "enriched_profiles_and_upstream"
 
 
 @flow(name="load")
@@ -51,7 +65,7 @@ def load_flow(
     dataset: str | None = None,
     identity_field: str | None = None,
     replace: bool = False,
-) -> dict[str, Any]:
+) -> LoadOutcome:
     """Load XDM files when ``paths`` are given, else generate synthetic data.
 
     Args:
@@ -65,29 +79,19 @@ def load_flow(
         identity_field: Where the profile identity sits in each record.
         replace: Drop earlier generated datasets first.
     """
-    from ml.synthetic import GeneratorParams
-
     settings = load_settings()
     if paths:
-        step = transient_retries(tasks.load_files, settings)
+        step = tasks.io_tasks(settings).load_files
         results = step(settings, paths, dataset, identity_field)
     else:
-        defaults = settings.generate
-        params = GeneratorParams(
-            profiles=profiles or defaults.profiles,
-            seed=defaults.seed if seed is None else seed,
-            as_of=as_of or defaults.resolved_as_of(),
-            weeks=weeks or defaults.weeks,
-            horizon_days=horizon_days or defaults.horizon_days,
-            chunk_profiles=defaults.chunk_profiles,
-        )
+        params = generator_params(settings, profiles, seed, as_of, weeks, horizon_days)
         results = tasks.generate_and_load(settings, params, replace)
-    return {
-        "batches": results,
-        "events": sum(
+    return LoadOutcome(
+        batches=results,
+        events=sum(
             r.records_loaded for r in results if r.dataset == "experience_events"
         ),
-    }
+    )
 
 
 @flow(name="featurize")
@@ -96,7 +100,7 @@ def featurize_flow(
     select: list[str] | None = None,
     as_of: dt.date | None = None,
     target: str | None = None,
-) -> dict[str, Any]:
+) -> FeaturizeOutcome:
     """Build and test the dbt project.
 
     Args:
@@ -114,15 +118,15 @@ def featurize_flow(
         dbt_vars={"as_of": as_of.isoformat()} if as_of else None,
         target=target,
     )
-    return {
-        "dbt": run.summary(),
-        "nodes": len(run.nodes),
-        "target": target or settings.featurize.target,
-    }
+    return FeaturizeOutcome(
+        dbt=run.summary(),
+        nodes=len(run.nodes),
+        target=target or settings.featurize.target,
+    )
 
 
 @flow(name="train")
-def train_flow(build_features: bool = True) -> dict[str, Any]:
+def train_flow(build_features: bool = True) -> TrainOutcome:
     """Rebuild the ML marts, export them, train, register, promote if better.
 
     Args:
@@ -130,29 +134,29 @@ def train_flow(build_features: bool = True) -> dict[str, Any]:
             passes False: its ``featurize`` flow just built them).
     """
     settings = load_settings()
+    io = tasks.io_tasks(settings)
     if build_features:
-        tasks.dbt_build(settings, select=TRAINING_MARTS)
-    export = transient_retries(tasks.export_sets, settings)
-    exported = export(settings, ["ml_training_set", "ml_scoring_set"])
-    rows = transient_retries(tasks.read_training_rows, settings)(settings, exported[0])
+        tasks.dbt_build(settings, selector=TRAINING_MARTS)
+    exported = io.export_sets(settings, ["ml_training_set", "ml_scoring_set"])
+    rows = io.read_training_rows(settings, exported[0])
     found = tasks.find_trained(settings, rows)
     if found is not None:
-        return {
-            "rows": sum(found.data["rows"].values()),
-            "roc_auc": found.metrics["roc_auc"],
-            "version": found.version,
-            "status": found.status,
-            "decision": "already trained on these rows: nothing to train",
-        }
+        return TrainOutcome(
+            rows=sum(found.data["rows"].values()),
+            roc_auc=found.metrics["roc_auc"],
+            version=found.version,
+            status=found.status,
+            decision="already trained on these rows: nothing to train",
+        )
     trained = tasks.train_model(settings, rows)
     version, decision = tasks.register_and_promote(settings, trained)
-    return {
-        "rows": sum(trained.data["rows"].values()),
-        "roc_auc": trained.metrics["roc_auc"],
-        "version": version.version,
-        "status": version.status,
-        "decision": decision,
-    }
+    return TrainOutcome(
+        rows=sum(trained.data["rows"].values()),
+        roc_auc=trained.metrics["roc_auc"],
+        version=version.version,
+        status=version.status,
+        decision=decision,
+    )
 
 
 @flow(name="score")
@@ -160,7 +164,7 @@ def score_flow(
     model_version: int | None = None,
     as_of: dt.date | None = None,
     build_features: bool = True,
-) -> dict[str, Any]:
+) -> ScoreOutcome:
     """Score every eligible profile and write the scores onto the profiles.
 
     Args:
@@ -171,22 +175,21 @@ def score_flow(
     """
     settings = load_settings()
     logger = get_run_logger()
+    io = tasks.io_tasks(settings)
     if build_features:
         tasks.dbt_build(
             settings,
-            select=SCORING_MARTS,
+            selector=SCORING_MARTS,
             dbt_vars={"as_of": as_of.isoformat()} if as_of else None,
         )
-        transient_retries(tasks.export_sets, settings)(settings, ["ml_scoring_set"])
-    scored = transient_retries(tasks.score_profiles, settings)(
-        settings, model_version, as_of
-    )
-    ingested = transient_retries(tasks.ingest_scores, settings)(settings, scored)
+        io.export_sets(settings, ["ml_scoring_set"])
+    scored = io.score_profiles(settings, model_version, as_of)
+    ingested = io.ingest_scores(settings, scored)
 
     elsewhere = ml_set_build(settings, "ml_scoring_set").target.reads_lake
     tasks.dbt_build(
         settings,
-        select=ENRICHED_PROFILES_AND_UPSTREAM if elsewhere else ENRICHED_PROFILES,
+        selector=ENRICHED_PROFILES_AND_UPSTREAM if elsewhere else ENRICHED_PROFILES,
         target=Engine.WAREHOUSE,
     )
     table = tasks.backtest(settings, ingested)
@@ -197,18 +200,18 @@ def score_flow(
         ingested.model_version,
         ingested.as_of.date(),
     )
-    return {
-        "profiles": scored.rows,
-        "ingest": ingested.status,
-        "batch_id": ingested.batch_id,
-        "backtest": table,
-    }
+    return ScoreOutcome(
+        profiles=scored.rows,
+        ingest=ingested.status,
+        batch_id=ingested.batch_id,
+        backtest=table,
+    )
 
 
 @flow(name="activate")
 def activate_flow(
     audience_ids: list[str] | None = None, dry_run: bool = False
-) -> dict[str, Any]:
+) -> ActivateOutcome:
     """Build the audiences, then send their changes to the destinations.
 
     Args:
@@ -217,23 +220,23 @@ def activate_flow(
     """
     settings = load_settings()
     built = tasks.build_audiences(settings)
-    step = transient_retries(tasks.activate_audiences, settings)
+    step = tasks.io_tasks(settings).activate_audiences
     deliveries = step(settings, audience_ids, dry_run)
-    return {
-        "members": sum(row["count_members"] for row in built.audiences),
-        "changes": sum(d.entered + d.exited for d in deliveries),
-        "build": built,
-        "deliveries": deliveries,
-    }
+    return ActivateOutcome(
+        members=sum(row["count_members"] for row in built.audiences),
+        changes=sum(d.entered + d.exited for d in deliveries),
+        build=built,
+        deliveries=deliveries,
+    )
 
 
 @flow(name="refresh")
-def refresh_flow(model_version: int | None = None) -> dict[str, Any]:
+def refresh_flow(model_version: int | None = None) -> RefreshOutcome:
     """Score every profile, then activate the audiences (the daily run)."""
-    return {
-        "score": score_flow(model_version=model_version),
-        "activate": activate_flow(),
-    }
+    return RefreshOutcome(
+        score=score_flow(model_version=model_version),
+        activate=activate_flow(),
+    )
 
 
 @flow(name="pipeline")
@@ -245,7 +248,7 @@ def pipeline_flow(
     horizon_days: int | None = None,
     full_refresh: bool = True,
     featurize_target: str | None = None,
-) -> dict[str, Any]:
+) -> PipelineOutcome:
     """The whole pipeline on generated data, ending in the run report.
 
     Args:
@@ -259,8 +262,6 @@ def pipeline_flow(
         featurize_target: Featurize on ``warehouse``, ``duckdb`` or ``spark``
             (default: ``featurize.target``).
     """
-    from ml.core.clock import StageClock
-
     settings = load_settings()
     clock = StageClock()
     with clock.stage("data") as stage:
@@ -272,32 +273,30 @@ def pipeline_flow(
             horizon_days=horizon_days,
             replace=True,
         )
-        stage.items, stage.unit = loaded["events"], "events"
+        stage.items, stage.unit = loaded.events, "events"
     with clock.stage("featurize"):
         featurize_flow(full_refresh=full_refresh, target=featurize_target)
     with clock.stage("train") as stage:
         trained = train_flow(build_features=False)
-        stage.items, stage.unit = trained["rows"], "rows"
+        stage.items, stage.unit = trained.rows, "rows"
     with clock.stage("score") as stage:
         scored = score_flow(build_features=False)
-        stage.items, stage.unit = scored["profiles"], "profiles"
+        stage.items, stage.unit = scored.profiles, "profiles"
     with clock.stage("activate") as stage:
         activated = activate_flow()
-        stage.items, stage.unit = activated["members"], "members"
+        stage.items, stage.unit = activated.members, "members"
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     with clock.stage("report"):
         path = tasks.write_report(settings, clock.as_dict(), f"run-{stamp}")
-    from ml import report
-
     report.write_run_record(settings, f"run-{stamp}", clock.as_dict())
-    return {
-        "loaded": loaded,
-        "trained": trained,
-        "scored": scored,
-        "activated": activated,
-        "report": path,
-        "stages": clock.as_dict(),
-    }
+    return PipelineOutcome(
+        loaded=loaded,
+        trained=trained,
+        scored=scored,
+        activated=activated,
+        report=path,
+        stages=clock.as_dict(),
+    )
 
 
 FLOWS = {

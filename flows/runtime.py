@@ -6,11 +6,13 @@ Prefect reads it.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from ml.core.config import Settings
+from ml.core.errors import EnrichError
 
 
 def prepare_environment(settings: Settings) -> None:
@@ -41,15 +43,14 @@ def is_transient(error: BaseException | None) -> bool:
 
     Storage (S3, a lake folder) and the network (HTTP destinations, a remote
     warehouse's connection) fail and recover; bad data, a failed dbt test or
-    a refused model fail the same way every time.
+    a refused model fail the same way every time. enrich's own errors say
+    so themselves: a ``retryable`` attribute (``StorageError``, the
+    activation's ``ActivationError``); one without it is not transient.
     """
     import psycopg
 
-    from ml.activation.activate import ActivationError
-    from ml.core.errors import StorageError
-
-    if isinstance(error, ActivationError | StorageError):
-        return error.retryable
+    if isinstance(error, EnrichError):
+        return bool(getattr(error, "retryable", False))
     return isinstance(error, psycopg.OperationalError | ConnectionError | TimeoutError)
 
 
@@ -72,8 +73,6 @@ class _WithoutExpectedTracebacks:
         self.inner = inner
 
     def format(self, record: Any) -> str:
-        from ml.core.errors import EnrichError
-
         info = record.exc_info
         if not (info and isinstance(info[1], EnrichError)):
             return self.inner.format(record)
@@ -97,8 +96,6 @@ def quiet_expected_tracebacks(handlers: list[Any] | None = None) -> None:
             Prefect's API handlers sit on its run loggers and keep the
             traceback.
     """
-    import logging
-
     for handler in logging.getLogger().handlers if handlers is None else handlers:
         if not isinstance(handler.formatter, _WithoutExpectedTracebacks):
             handler.setFormatter(

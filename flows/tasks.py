@@ -1,56 +1,85 @@
 """Prefect tasks: one per ``ml`` step, and nothing else.
 
-Tasks that touch storage or the network (the lake on S3, HTTP destinations)
-retry with exponential backoff when the failure is transient (see
+Tasks that touch storage or the network (the lake on S3, scoring reads, the
+ingest, HTTP destinations) declare their retry policy: exponential backoff,
+and only when the failure is transient (see
 :func:`flows.runtime.is_transient`); every other failure fails at once. The
-``ml`` steps are idempotent, so a retry or a re-run repeats nothing done.
-Results are not cached between runs: the warehouse is the state.
+count and first delay in their decorators are ``orchestration``'s defaults;
+:func:`io_tasks` applies the configured ones when a flow starts. The ``ml``
+steps are idempotent, so a retry or a re-run repeats nothing done. Results
+are not cached between runs: the warehouse is the state.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from prefect import get_run_logger, task
+from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.tasks import exponential_backoff
 
 from flows import artifacts
 from flows.runtime import retry_transient
-from ml.core.config import Settings
+from ml import report
+from ml.activation import activate
+from ml.activation import builds as audience_builds
+from ml.activation.errors import ActivationError
+from ml.activation.ledger import Delivery
+from ml.core.config import OrchestrationSettings, Settings
+from ml.data import files, generated
+from ml.data.batches import BatchResult
+from ml.features import export, featurize
+from ml.model import frames, registry, train
+from ml.scores import score, writeback
+from ml.synthetic import GeneratorParams
+
+_DEFAULTS = OrchestrationSettings()
 
 
-def transient_retries(step: Any, settings: Settings) -> Any:
-    """The task, retrying transient failures as ``orchestration`` says."""
-    config = settings.orchestration
-    return step.with_options(
-        retries=config.task_retries,
-        retry_delay_seconds=exponential_backoff(config.retry_delay_seconds)(
-            max(1, config.task_retries)
-        ),
-        retry_condition_fn=retry_transient,
-    )
+def _backoff(retries: int, first_delay: float) -> list[float]:
+    """Delays of ``retries`` retries: ``first_delay``, then twice that, ..."""
+    return exponential_backoff(first_delay)(max(1, retries))
+
+
+def io_retries(
+    retries: int = _DEFAULTS.task_retries,
+    first_delay: float = _DEFAULTS.retry_delay_seconds,
+) -> dict[str, Any]:
+    """The retry policy of a task doing I/O: backoff, transient failures only.
+
+    Args:
+        retries: How often to retry (default: ``orchestration.task_retries``'s
+            default).
+        first_delay: Seconds before the first retry, doubling after each
+            (default: ``orchestration.retry_delay_seconds``'s default).
+    """
+    return {
+        "retries": retries,
+        "retry_delay_seconds": _backoff(retries, first_delay),
+        "retry_condition_fn": retry_transient,
+    }
 
 
 @task(name="generate and load", cache_policy=NONE)
-def generate_and_load(settings: Settings, params: Any, replace: bool) -> list[Any]:
+def generate_and_load(
+    settings: Settings, params: GeneratorParams, replace: bool
+) -> list[BatchResult]:
     """Generate synthetic XDM data and load it in batches."""
-    from ml.data import generated
-
     return generated.load_generated(settings, params, replace=replace)
 
 
-@task(name="load files", cache_policy=NONE)
+@task(name="load files", cache_policy=NONE, **io_retries())
 def load_files(
     settings: Settings,
     paths: Sequence[str],
     dataset: str | None,
     identity_field: str | None,
-) -> list[Any]:
+) -> list[BatchResult]:
     """Load XDM files (local or s3://) in batches; loaded content is skipped."""
-    from ml.data import files
-
     return files.load_files(
         settings, list(paths), dataset=dataset, identity_field=identity_field
     )
@@ -63,15 +92,15 @@ def dbt_build(
     select: Sequence[str] = (),
     dbt_vars: dict[str, Any] | None = None,
     target: str | None = None,
-) -> Any:
+    selector: str | None = None,
+) -> featurize.DbtRun:
     """``dbt build`` in-process, its log in the task's, its results an artifact.
 
     A failing model or test fails the task (no retry: dbt fails the same way
     again) with every failing node named. ``target``: the engine (default:
-    ``featurize.target``).
+    ``featurize.target``); ``selector``: a named selector of ``selectors.yml``
+    (instead of, or with, ``select``).
     """
-    from ml.features import featurize
-
     logger = get_run_logger()
 
     def forward(level: str, text: str) -> None:
@@ -82,6 +111,7 @@ def dbt_build(
             settings,
             full_refresh=full_refresh,
             select=select,
+            selector=selector,
             dbt_vars=dbt_vars,
             on_message=forward,
             target=target,
@@ -94,31 +124,25 @@ def dbt_build(
     return run
 
 
-@task(name="export", cache_policy=NONE)
-def export_sets(settings: Settings, datasets: Sequence[str]) -> list[Any]:
+@task(name="export", cache_policy=NONE, **io_retries())
+def export_sets(settings: Settings, datasets: Sequence[str]) -> list[export.Export]:
     """Copy the training and/or scoring sets to the lake."""
-    from ml.features import export
-
     return export.export(settings, list(datasets))
 
 
-@task(name="read training rows", cache_policy=NONE)
+@task(name="read training rows", cache_policy=NONE, **io_retries())
 def read_training_rows(settings: Settings, exported: Any) -> Any:
     """The training export's rows (sampled as configured) and their digest."""
-    from ml.model import frames
-
     return frames.training_rows(settings, exported)
 
 
 @task(name="find trained version", cache_policy=NONE)
-def find_trained(settings: Settings, rows: Any) -> Any:
+def find_trained(settings: Settings, rows: Any) -> registry.Version | None:
     """The version already trained on these rows with these parameters, if any.
 
     A re-run of the same data skips the fit: the registry keeps one version
     per (rows, parameters).
     """
-    from ml.model import registry
-
     found = registry.find(settings, rows.digest)
     if found is not None:
         decision = (
@@ -134,18 +158,16 @@ def find_trained(settings: Settings, rows: Any) -> Any:
 @task(name="train", cache_policy=NONE)
 def train_model(settings: Settings, rows: Any) -> Any:
     """Train and evaluate on a training export's rows (deterministic: no retry)."""
-    from ml.model import train
-
     trained = train.train(settings, rows.exported, rows)
     artifacts.model_metrics(trained)
     return trained
 
 
 @task(name="register and promote", cache_policy=NONE)
-def register_and_promote(settings: Settings, trained: Any) -> tuple[Any, str]:
+def register_and_promote(
+    settings: Settings, trained: Any
+) -> tuple[registry.Version, str]:
     """Register a new version (or find the same one) and apply the gate."""
-    from ml.model import registry
-
     logger = get_run_logger()
     version, is_new = registry.register(settings, trained)
     if not is_new:
@@ -160,29 +182,25 @@ def register_and_promote(settings: Settings, trained: Any) -> tuple[Any, str]:
     return version, decision
 
 
-@task(name="score", cache_policy=NONE)
+@task(name="score", cache_policy=NONE, **io_retries())
 def score_profiles(
-    settings: Settings, model_version: int | None, as_of: Any | None
-) -> Any:
+    settings: Settings, model_version: int | None, as_of: dt.date | None
+) -> score.Scored:
     """Score every eligible profile; the scores go to the lake's ingress."""
-    from ml.scores import score
-
     return score.score(settings, model_version=model_version, as_of=as_of)
 
 
-@task(name="ingest", cache_policy=NONE)
-def ingest_scores(settings: Settings, scored: Any) -> Any:
+@task(name="ingest", cache_policy=NONE, **io_retries())
+def ingest_scores(settings: Settings, scored: score.Scored) -> writeback.IngestResult:
     """Swap the scores into the warehouse, checked and atomic."""
-    from ml.scores import writeback
-
     return writeback.ingest(settings, scored)
 
 
 @task(name="back-test", cache_policy=NONE)
-def backtest(settings: Settings, ingested: Any) -> list[dict[str, Any]] | None:
+def backtest(
+    settings: Settings, ingested: writeback.IngestResult
+) -> list[dict[str, Any]] | None:
     """Realised conversion by decile in the generator's simulated future."""
-    from ml.scores import score
-
     table = score.backtest(
         settings, ingested.model_name, ingested.model_version, ingested.as_of
     )
@@ -192,23 +210,18 @@ def backtest(settings: Settings, ingested: Any) -> list[dict[str, Any]] | None:
 
 
 @task(name="build audiences", cache_policy=NONE)
-def build_audiences(settings: Settings) -> Any:
+def build_audiences(settings: Settings) -> audience_builds.Build:
     """Members, holdout and deltas of every audience of ``audiences.yml``."""
-    from ml.activation import builds
-
-    built = builds.build(settings)
+    built = audience_builds.build(settings)
     artifacts.audience_sizes(built)
     return built
 
 
-@task(name="activate", cache_policy=NONE)
+@task(name="activate", cache_policy=NONE, **io_retries())
 def activate_audiences(
     settings: Settings, audience_ids: Sequence[str] | None, dry_run: bool
-) -> list[Any]:
+) -> list[Delivery]:
     """Send each audience's changes to its destinations, exactly once."""
-    from ml.activation import activate
-    from ml.activation.errors import ActivationError
-
     try:
         results = activate.activate(
             settings,
@@ -223,10 +236,39 @@ def activate_audiences(
 
 
 @task(name="report", cache_policy=NONE)
-def write_report(settings: Settings, run: dict[str, Any] | None, name: str) -> Any:
+def write_report(settings: Settings, run: dict[str, Any] | None, name: str) -> Path:
     """The run report (HTML with plots), linked as an artifact."""
-    from ml import report
-
     path = report.write_report(settings, run, name=name)
     artifacts.report_link(path)
     return path
+
+
+@dataclass(frozen=True)
+class IoTasks:
+    """The tasks doing I/O, retrying as ``orchestration`` says (:func:`io_tasks`)."""
+
+    load_files: Task
+    export_sets: Task
+    read_training_rows: Task
+    score_profiles: Task
+    ingest_scores: Task
+    activate_audiences: Task
+
+
+def io_tasks(settings: Settings) -> IoTasks:
+    """The I/O tasks with ``orchestration.task_retries`` and its first delay.
+
+    The one place the configured count and delay reach the tasks; each
+    task's decorator declares the policy itself (transient failures only,
+    exponential backoff). Flows call this when they start.
+    """
+    config = settings.orchestration
+    policy = io_retries(config.task_retries, config.retry_delay_seconds)
+    return IoTasks(
+        load_files=load_files.with_options(**policy),
+        export_sets=export_sets.with_options(**policy),
+        read_training_rows=read_training_rows.with_options(**policy),
+        score_profiles=score_profiles.with_options(**policy),
+        ingest_scores=ingest_scores.with_options(**policy),
+        activate_audiences=activate_audiences.with_options(**policy),
+    )

@@ -39,7 +39,9 @@ def _is_project(node: ast.Import | ast.ImportFrom) -> bool:
 
 
 def _has_reason(lines: list[str], first: int, within: int) -> bool:
-    return any(line.strip().startswith(REASON) for line in lines[first : first + within])
+    return any(
+        line.strip().startswith(REASON) for line in lines[first : first + within]
+    )
 
 
 def _functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
@@ -54,9 +56,7 @@ def check_file(path: Path, shown: str) -> list[str]:
     lines = text.splitlines()
     tree = ast.parse(text, filename=str(path))
     found = []
-    if len(lines) > MODULE_LINES and not _has_reason(
-        lines, 0, REASON_WITHIN["module"]
-    ):
+    if len(lines) > MODULE_LINES and not _has_reason(lines, 0, REASON_WITHIN["module"]):
         found.append(
             f"{shown}:1: module of {len(lines)} lines (over {MODULE_LINES}; "
             f"split it, or say why in a '{REASON}' comment at its top)"

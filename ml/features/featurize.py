@@ -239,6 +239,7 @@ def featurize(
     dbt_vars: dict[str, Any] | None = None,
     on_message: Callable[[str, str], None] | None = None,
     target: str | None = None,
+    selector: str | None = None,
 ) -> DbtRun:
     """Build and test the dbt project (seeds, staging, marts, tests).
 
@@ -251,6 +252,8 @@ def featurize(
         on_message: dbt's log lines, as for :func:`run_dbt`.
         target: ``warehouse``, ``duckdb`` or ``spark`` (default:
             ``featurize.target``).
+        selector: A named selector of ``selectors.yml`` (``--selector``),
+            e.g. ``training_marts``.
 
     Returns:
         The ``dbt build`` outcome.
@@ -264,6 +267,8 @@ def featurize(
         command.append("--full-refresh")
     if select:
         command += ["--select", *select]
+    if selector:
+        command += ["--selector", selector]
     dbt_vars = dict(dbt_vars or {})
     percent = sample_percent(settings)
     if percent < 100:

@@ -6,6 +6,7 @@ The generator's public face: :mod:`ml.synthetic.generator` runs it,
 event layout, and :mod:`ml.synthetic.xdm` the vectorised XDM building blocks.
 """
 
+from ml.synthetic.defaults import generator_params
 from ml.synthetic.generator import generate, generate_chunk, observe
 from ml.synthetic.world import (
     CONVERSION_EVENT_TYPE,
@@ -32,6 +33,7 @@ __all__ = [
     "WindowState",
     "generate",
     "generate_chunk",
+    "generator_params",
     "observe",
     "read_event_catalogue",
 ]

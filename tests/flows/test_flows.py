@@ -90,22 +90,22 @@ def piped(prefect_api, warehouse, settings):
 
 def test_the_pipeline_completes_with_its_artifacts(piped, sql):
     started, result = piped
-    stages = [stage["name"] for stage in result["stages"]["stages"]]
+    stages = [stage["name"] for stage in result.stages["stages"]]
     assert stages == ["data", "featurize", "train", "score", "activate", "report"]
-    assert all(s["status"] == "success" for s in result["stages"]["stages"])
-    assert result["report"].is_file()
+    assert all(s["status"] == "success" for s in result.stages["stages"])
+    assert result.report.is_file()
     # Every eligible profile has exactly one current score.
     [(eligible,)] = sql("select count(*) from ml.ml_scoring_set")
     [(scored, profiles)] = sql(
         "select count(*) filter (where has_score), count(distinct profile_id) "
         "from profiles.profiles_enriched"
     )
-    assert scored == eligible == result["scored"]["profiles"]
+    assert scored == eligible == result.scored.profiles
     assert profiles == sql("select count(*) from profiles.profiles_enriched")[0][0]
     keys = {artifact.key for artifact in artifacts_since(started)}
     assert keys >= ARTIFACTS, f"missing: {ARTIFACTS - keys}"
     [link] = [a for a in artifacts_since(started) if a.key == "run-report"]
-    assert result["report"].as_uri() in link.data
+    assert result.report.as_uri() in link.data
     subflows = {
         name: len(flow_runs_since(started, name))
         for name in ("load", "featurize", "train", "score", "activate")
@@ -122,7 +122,7 @@ def test_training_again_on_the_same_rows_finds_the_version(piped, monkeypatch, s
 
     again = train_flow(build_features=False)
 
-    assert again["version"] == piped[1]["trained"]["version"]
+    assert again.version == piped[1].trained.version
     assert sql("select count(*) from registry.model_versions") == versions
     assert len(task_runs_since(started, "find trained version")) == 1
     assert task_runs_since(started, "train") == []
@@ -141,22 +141,22 @@ def test_the_pipeline_featurizes_on_duckdb_end_to_end(
         profiles=1_500, seed=3, as_of=TODAY, featurize_target="duckdb"
     )
 
-    assert all(s["status"] == "success" for s in result["stages"]["stages"])
+    assert all(s["status"] == "success" for s in result.stages["stages"])
     [featurized] = flow_runs_since(started, "featurize")
     assert featurized.parameters["target"] == "duckdb"
     for name in ("ml_training_set", "ml_scoring_set"):
         assert export.latest_export(settings, name).manifest["engine"] == "duckdb"
     # Same data as the warehouse's run: as many training rows, a model as good.
-    trained, before = result["trained"], piped[1]["trained"]
-    assert trained["rows"] == before["rows"]
-    assert abs(trained["roc_auc"] - before["roc_auc"]) < 0.03
+    trained, before = result.trained, piped[1].trained
+    assert trained.rows == before.rows
+    assert abs(trained.roc_auc - before.roc_auc) < 0.03
     # Every eligible profile (as DuckDB counted them) has one current score.
-    scored = result["scored"]["profiles"]
-    assert scored == piped[1]["scored"]["profiles"]
+    scored = result.scored.profiles
+    assert scored == piped[1].scored.profiles
     assert sql(
         "select count(*) filter (where has_score) from profiles.profiles_enriched"
     ) == [(scored,)]
-    assert result["activated"]["members"] > 0
+    assert result.activated.members > 0
 
 
 def test_a_failing_dbt_test_stops_the_flow_before_training(
@@ -212,7 +212,7 @@ def test_a_transient_http_failure_is_retried_and_a_refusal_is_not(
 
     activated = activate_flow()
 
-    [delivery] = activated["deliveries"]
+    [delivery] = activated.deliveries
     assert delivery.status == "delivered"
     assert len(receiver.requests) == len(receiver.accepted) + 1
     [run] = task_runs_since(started, "activate")

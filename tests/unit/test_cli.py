@@ -48,15 +48,21 @@ def test_user_errors_print_without_traceback(tmp_path):
 
 
 def test_score_and_featurize_take_their_options():
-    from enrich.cli import build_parser, cmd_featurize, cmd_ingest, cmd_score
+    from enrich.cli import COMMANDS, build_parser, resolve
+    from enrich.cli.runs import featurize as cmd_featurize
+    from enrich.cli.runs import score as cmd_score
+    from enrich.cli.scores import ingest as cmd_ingest
+
+    def handler(args):
+        return resolve(COMMANDS[args.command_name].function)
 
     parser = build_parser()
     args = parser.parse_args(["score", "--model-version", "3", "--as-of", "2026-11-01"])
-    assert args.handler is cmd_score
+    assert handler(args) is cmd_score
     assert args.model_version == 3 and args.as_of.isoformat() == "2026-11-01"
-    assert parser.parse_args(["ingest"]).handler is cmd_ingest
+    assert handler(parser.parse_args(["ingest"])) is cmd_ingest
     args = parser.parse_args(["featurize", "--as-of", "2026-10-15"])
-    assert args.handler is cmd_featurize and str(args.as_of) == "2026-10-15"
+    assert handler(args) is cmd_featurize and str(args.as_of) == "2026-10-15"
 
 
 def test_a_bad_date_is_refused_by_the_parser(capsys):
@@ -68,7 +74,7 @@ def test_a_bad_date_is_refused_by_the_parser(capsys):
 
 
 def test_suppression_files_give_their_first_column(tmp_path):
-    from enrich.cli import _identities_in
+    from enrich.cli.audiences import identities_in as _identities_in
 
     listed = tmp_path / "suppress.csv"
     listed.write_text("profile_id,reason\n123,complaint\n\n456,bounce\n")

@@ -1,0 +1,158 @@
+"""The commands that run a Prefect flow, and the flows they run.
+
+These are generate, load, featurize, train, score, activate and run.
+
+Importing this imports Prefect and the flows: the dispatcher of
+:mod:`enrich.cli` prepares Prefect's environment
+(:mod:`enrich.cli.environment`) before it imports this module, and only for
+these commands; the others run the library directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from prefect import Flow
+
+from enrich.cli import printers
+from enrich.cli.common import echo, settings
+from flows.pipeline import FLOWS
+from flows.runtime import quiet_expected_tracebacks
+from ml.core.storage import local_files
+from ml.synthetic import GeneratorParams, generator_params
+
+LOOK_AT_THEM = (
+    "features in schema ml, exploration marts in eda, the model in the "
+    "registry, scores on every profile in profiles.profiles_enriched, "
+    "audiences in schema audiences and their files in the lake's "
+    "activation folder. Look at them:\n"
+    "  .venv/bin/enrich model show --json\n"
+    "  .venv/bin/enrich db psql -c 'select decile, count(*), avg(propensity) "
+    "from profiles.profiles_enriched group by 1 order by 1'\n"
+    "  .venv/bin/enrich audiences size likely_subscribers\n"
+    "  .venv/bin/dbt docs generate && .venv/bin/dbt docs serve"
+)
+
+
+def flow(name: str) -> Flow:
+    """A Prefect flow of ``flows/`` by name (``load``, ``train``, ...).
+
+    Without ``PREFECT_API_URL`` Prefect starts a temporary server for the
+    run (tens of seconds here); with it, the flow runs against that server.
+    """
+    quiet_expected_tracebacks()
+    return FLOWS[name]
+
+
+def generator_params_of(args: argparse.Namespace) -> GeneratorParams:
+    """The generator's parameters: the options given, else ``generate``'s."""
+    return generator_params(
+        settings(), args.profiles, args.seed, args.as_of, args.weeks, args.horizon_days
+    )
+
+
+def generate(args: argparse.Namespace) -> int:
+    """Generate synthetic XDM data and load it into the warehouse (flow ``load``)."""
+    params = generator_params_of(args)
+    echo(
+        f"generating {params.profiles:,} profiles, seed {params.seed}, "
+        f"as_of {params.as_of}, {params.weeks} weeks, {params.n_chunks} chunk(s)"
+    )
+    loaded = flow("load")(
+        profiles=params.profiles,
+        seed=params.seed,
+        as_of=params.as_of,
+        weeks=params.weeks,
+        horizon_days=params.horizon_days,
+        replace=args.replace,
+    )
+    printers.batches(loaded.batches)
+    return 0
+
+
+def load(args: argparse.Namespace) -> int:
+    """Load XDM files (JSON Lines, .gz, Parquet; local or s3://) (flow ``load``)."""
+    for path in args.paths:  # a typo fails here, before any server starts
+        if not str(path).startswith("s3://"):
+            next(local_files(str(path), ("",)))
+    loaded = flow("load")(
+        paths=[str(path) for path in args.paths],
+        dataset=args.dataset,
+        identity_field=args.identity_field,
+    )
+    printers.batches(loaded.batches)
+    return 0
+
+
+def featurize(args: argparse.Namespace) -> int:
+    """Build and test the dbt project: staging, EDA marts, features, labels."""
+    built = flow("featurize")(
+        full_refresh=args.full_refresh,
+        select=args.select,
+        as_of=args.as_of,
+        target=args.target,
+    )
+    echo(f"dbt build on {built.target}: {built.dbt}")
+    return 0
+
+
+def train(args: argparse.Namespace) -> int:
+    """Build the ML marts, export, train, register, gate (flow ``train``)."""
+    trained = flow("train")(build_features=not args.skip_dbt)
+    print(f"v{trained.version} ({trained.status}): {trained.decision}")
+    return 0
+
+
+def score(args: argparse.Namespace) -> int:
+    """Score, ingest, rebuild the enriched profiles (flow ``score``)."""
+    scored = flow("score")(
+        model_version=args.model_version,
+        as_of=args.as_of,
+        build_features=not args.skip_dbt,
+    )
+    print(
+        f"{scored.profiles:,} profiles scored; ingest {scored.ingest} "
+        f"({scored.batch_id}); profiles.profiles_enriched rebuilt"
+    )
+    printers.backtest(scored.backtest)
+    return 0
+
+
+def activate(args: argparse.Namespace) -> int:
+    """Build the audiences, then deliver their changes (flow ``activate``)."""
+    activated = flow("activate")(audience_ids=args.ids or None, dry_run=args.dry_run)
+    printers.build(activated.build)
+    printers.deliveries(activated.deliveries)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """The pipeline on the embedded defaults, as one Prefect flow (``pipeline``)."""
+    params = generator_params_of(args)
+    echo(
+        f"pipeline: {params.profiles:,} profiles as of {params.as_of}: load, "
+        "featurize, train, score, activate, report"
+    )
+    ran = flow("pipeline")(
+        profiles=params.profiles,
+        seed=params.seed,
+        as_of=params.as_of,
+        weeks=params.weeks,
+        horizon_days=params.horizon_days,
+        featurize_target=args.target,
+    )
+    printers.batches(ran.loaded.batches)
+    trained = ran.trained
+    print(f"model v{trained.version} ({trained.status}): {trained.decision}")
+    printers.backtest(ran.scored.backtest)
+    printers.build(ran.activated.build)
+    printers.deliveries(ran.activated.deliveries)
+    echo("stages:")
+    for stage in ran.stages["stages"]:
+        echo(
+            f"  {stage['name']:<10} {stage['seconds']:>7.1f} s  "
+            f"peak {stage['peak_rss_bytes'] / 2**20:>6,.0f} MiB"
+        )
+    echo(f"\nthe run report: {ran.report}")
+    echo(LOOK_AT_THEM)
+    return 0

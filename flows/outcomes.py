@@ -1,0 +1,127 @@
+"""What each flow returns: small typed summaries the CLI prints.
+
+Flows hand these to their callers (the CLI, the pipeline flow, tests) instead
+of dictionaries read by string keys. The ``ml`` results inside them (batches,
+the audience build, deliveries) are the stages' own dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ml.activation.audiences import Build
+
+from ml.activation.activate import Delivery
+from ml.data.batches import BatchResult
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    """What the ``load`` flow loaded.
+
+    Attributes:
+        batches: One result per batch (loaded, skipped or failed).
+        events: Experience events loaded by these batches.
+    """
+
+    batches: list[BatchResult]
+    events: int
+
+
+@dataclass(frozen=True)
+class FeaturizeOutcome:
+    """What the ``featurize`` flow's ``dbt build`` did.
+
+    Attributes:
+        dbt: dbt's summary line (counts by status).
+        nodes: Nodes dbt ran.
+        target: The engine that built them.
+    """
+
+    dbt: str
+    nodes: int
+    target: str
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """The model version the ``train`` flow trained, or found already trained.
+
+    Attributes:
+        rows: Training rows (every split).
+        roc_auc: Holdout ROC AUC.
+        version: The registered version.
+        status: Its registry status (``production``, ``candidate``, ...).
+        decision: The promotion gate's decision, in words.
+    """
+
+    rows: int
+    roc_auc: float
+    version: int
+    status: str
+    decision: str
+
+
+@dataclass(frozen=True)
+class ScoreOutcome:
+    """What the ``score`` flow scored and ingested.
+
+    Attributes:
+        profiles: Profiles scored.
+        ingest: The ingest's status (``success`` or ``skipped``).
+        batch_id: The ingest batch.
+        backtest: Realised conversion by decile (synthetic data), else None.
+    """
+
+    profiles: int
+    ingest: str
+    batch_id: str
+    backtest: list[dict[str, Any]] | None
+
+
+@dataclass(frozen=True)
+class ActivateOutcome:
+    """The audiences the ``activate`` flow built and what it delivered.
+
+    Attributes:
+        members: Members of every audience of the build.
+        changes: Entries and exits sent to the destinations.
+        build: The audience build.
+        deliveries: One result per audience and destination.
+    """
+
+    members: int
+    changes: int
+    build: Build
+    deliveries: list[Delivery]
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    """The daily ``refresh``: scoring, then activation."""
+
+    score: ScoreOutcome
+    activate: ActivateOutcome
+
+
+@dataclass(frozen=True)
+class PipelineOutcome:
+    """Every stage of the ``pipeline`` flow, its report and its stage record.
+
+    Attributes:
+        loaded: The ``load`` flow's outcome.
+        trained: The ``train`` flow's outcome.
+        scored: The ``score`` flow's outcome.
+        activated: The ``activate`` flow's outcome.
+        report: The run report's file.
+        stages: The stage clock's record (``StageClock.as_dict()``).
+    """
+
+    loaded: LoadOutcome
+    trained: TrainOutcome
+    scored: ScoreOutcome
+    activated: ActivateOutcome
+    report: Path
+    stages: dict[str, Any]
