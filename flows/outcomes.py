@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ml.activation.audiences import Build
-
-from ml.activation.activate import Delivery
+from ml.activation.builds import Build
+from ml.activation.ledger import Delivery
 from ml.data.batches import BatchResult
 
 

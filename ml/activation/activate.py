@@ -26,8 +26,8 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from ml.activation import ledger
-from ml.activation.builds import latest_build, session
+from ml.activation import ledger, read
+from ml.activation.builds import session
 from ml.activation.definitions import (
     Audience,
     AudienceError,
@@ -75,14 +75,20 @@ def activate(
     )
     results = []
     with session(settings) as conn:
-        build = latest_build(conn)
+        build = read.latest_build(conn)
         if build is None:
             raise AudienceError("No audience build yet: run `enrich audiences build`.")
         for audience in chosen:
             for name in audience.destinations:
                 results.append(
                     _deliver(
-                        settings, conn, definitions, build[0], audience, name, dry_run
+                        settings,
+                        conn,
+                        definitions,
+                        build.batch_id,
+                        audience,
+                        name,
+                        dry_run,
                     )
                 )
     failed = [r for r in results if r.status == "failed"]

@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ml.activation import rules
+from ml.activation import read, rules
 from ml.activation.definitions import (
     Audience,
     AudienceError,
@@ -72,15 +72,6 @@ def session(
     )
 
 
-def latest_build(conn: psycopg.Connection) -> tuple[str, str, str] | None:
-    """The latest successful build: batch id, scoring run id, definitions digest.
-
-    Args:
-        conn: A warehouse connection.
-    """
-    return conn.execute(sql.statement(_PACKAGE, "latest_build")).fetchone()
-
-
 def build_sizes(conn: psycopg.Connection, batch_id: str) -> list[dict[str, Any]]:
     """Every audience of a build: sizes, holdout, delta (a dict per audience).
 
@@ -121,11 +112,17 @@ def build(settings: Settings) -> Build:
                 "ingest` and `enrich featurize` (or `enrich run`) first."
             )
         scoring_run_id, cutoff_at = current
-        previous = latest_build(conn)
-        if previous is not None and previous[1:] == (scoring_run_id, digest):
-            logger.info("build %s has these scores and definitions", previous[0])
+        previous = read.latest_build(conn)
+        if previous is not None and (
+            previous.scoring_run_id,
+            previous.definitions_digest,
+        ) == (scoring_run_id, digest):
+            logger.info("build %s has these scores and definitions", previous.batch_id)
             return Build(
-                previous[0], "skipped", scoring_run_id, build_sizes(conn, previous[0])
+                previous.batch_id,
+                "skipped",
+                scoring_run_id,
+                build_sizes(conn, previous.batch_id),
             )
         batch_id = "build-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         conn.execute(
