@@ -12,7 +12,7 @@ engine, side by side in one run:
 * the engine's single-scan reference: one grouped pass over its staged
   events, ``select count(*) from (select profile_id, count(*) ... group by
   profile_id)``, best of three, timed inside dbt's connection
-  (``macros/timed_query.sql``), so every engine is timed the same way.
+  (``macros/engines/timed_query.sql``), so every engine is timed the same way.
 
 Spark runs locally (``local[2]``, the profile's settings); it needs the
 ``spark`` extra and Java 17.

@@ -49,7 +49,7 @@ RAW = "raw"
 BATCHES = "batches"
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 # What each dataset's files hold (batch_id is the folder, not a column);
-# macros/lake_schemas.sql declares the same columns to DuckDB and Spark.
+# macros/lake/lake_schemas.sql declares the same columns to DuckDB and Spark.
 SCHEMAS = {
     EVENTS: pa.schema(
         [

@@ -9,9 +9,11 @@ import shutil
 import pytest
 
 from ml import synthetic
+from ml.core.warehouse import dbt_environment
 from ml.data import generated
 from ml.features import featurize
 from tests.integration.conftest import load_late_clicks
+from tools import lint_sql
 
 pytestmark = pytest.mark.integration
 
@@ -198,31 +200,16 @@ def test_the_point_in_time_test_fails_on_a_model_that_peeks(built, settings, tmp
 
 
 def test_sql_is_lint_clean(built, settings):
-    """sqlfluff with the dbt templater (it compiles against the warehouse)."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
+    """sqlfluff with the dbt templater (it compiles against the warehouse).
 
-    from ml.core.warehouse import dbt_environment
-
-    sqlfluff = Path(sys.executable).with_name("sqlfluff")
-    env = {**os.environ, **dbt_environment(settings)}
-    result = subprocess.run(
-        [str(sqlfluff), "lint", "models", "tests/dbt", "--nofail", "--format", "json"],
-        cwd=settings.project_dir,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
+    The same run as ``tools/lint_sql.py``: a file dbt cannot compile is a
+    violation too, not a silently skipped file.
+    """
+    result = lint_sql.lint(
+        settings.project_dir, dbt_environment(settings), lint_sql.LINTED_PATHS
     )
-    files = json.loads(result.stdout)
-    assert len(files) > 15
-    problems = [
-        f"{item['filepath']}:{v['start_line_no']} {v['code']} {v['description']}"
-        for item in files
-        for v in item["violations"]
-    ]
+    assert len(result.files) > 15
+    problems = [str(violation) for violation in result.violations]
     assert problems == []
 
 

@@ -7,7 +7,7 @@
     Bucket 0 reaches back to the first event; bucket n ends at the latest
     cutoff. Extra bounds every 56 days back from as_of keep every other
     bucket within 63 days, as counting active days by bit mask needs
-    (macros/active_days.sql). -#}
+    (macros/features/day_bit.sql). -#}
 
 {%- set windows = var('feature_windows_days') -%}
 {%- set oldest_bound_days = var('gap_days') | int + var('label_horizon_days') | int

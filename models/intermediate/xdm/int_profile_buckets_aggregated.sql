@@ -8,11 +8,11 @@
     conversion and the active days. One pass over the events; the features
     and labels of every cutoff are sums and extremes of these rows.
 
-    Active days are a bit mask (macros/active_days.sql), exact for spans of
-    at most 63 days: every bucket after the first is (int_feature_buckets),
-    and the history before the first bound is cut into 63-day slices,
-    numbered minus the day number (days since 1970-01-01) of the slice's
-    first day, and bounded like bucket 0. -#}
+    Active days are a bit mask (macros/features/day_bit.sql), exact for
+    spans of at most 63 days: every bucket after the first is
+    (int_feature_buckets), and the history before the first bound is cut
+    into 63-day slices, numbered minus the day number (days since
+    1970-01-01) of the slice's first day, and bounded like bucket 0. -#}
 
 {%- set event_types = event_catalogue() %}
 {%- set bounds_query -%}

@@ -1,6 +1,6 @@
 {% macro lake_schemas() -%}
     {#- Columns of the raw relations (batch_id is the lake's folder name), as
-        ml/mirror.py's SCHEMAS writes them. -#}
+        ml/data/lake_copy.py's SCHEMAS writes them. -#}
     {{ return({
         'experience_events': [
             ('event_id', 'string'), ('profile_id', 'string'), ('event_type', 'string'),

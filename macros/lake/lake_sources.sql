@@ -1,7 +1,7 @@
 {#- On the engines that featurize from the lake, the lake's raw datasets
-    (ml/mirror.py writes them) become the raw schema's relations, so the
-    sources read the same names on every engine. The quarantine stays in
-    PostgreSQL: here it is an empty relation. -#}
+    (ml/data/lake_copy.py writes them) become the raw schema's relations,
+    so the sources read the same names on every engine. The quarantine
+    stays in PostgreSQL: here it is an empty relation. -#}
 
 {% macro lake_sources() -%}
     {{ return(adapter.dispatch('lake_sources', 'enrich')()) }}
