@@ -28,6 +28,7 @@ lint: $(VENV)
 	.venv/bin/python tools/check_structure.py
 	.venv/bin/lint-imports --no-cache
 	.venv/bin/mypy
+	ENRICH_HOME=$(CURDIR)/.enrich/lint .venv/bin/python tools/lint_sql.py
 	.venv/bin/yamllint -s enrich.yml audiences.yml dbt_project.yml profiles.yml selectors.yml prefect.yaml .yamllint models seeds macros tests/dbt
 
 ## bench: every benchmark (an hour or more; results in bench/results/)

@@ -15,8 +15,9 @@ Usage, from anywhere::
 Prints one line per violation and exits 1 when there is any, 0 when clean.
 A file dbt cannot compile (sqlfluff skips it with a warning) counts as a
 violation: the models read the warehouse while they compile (the event
-catalogue seed, star_except's columns), so lint a built warehouse
-(``enrich generate`` and ``enrich featurize`` first on a new ENRICH_HOME).
+catalogue seed, star_except's columns). On a warehouse where dbt never ran,
+the seeds are loaded and the models built over the empty raw tables
+(``dbt seed``, ``dbt run``) before linting.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ml.core import warehouse
-from ml.core.config import load_settings
+from ml.core import relations, warehouse
+from ml.core.config import Settings, load_settings
+from ml.features import featurize
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 # What the dbt templater can lint: models and singular tests.
@@ -137,6 +139,17 @@ def lint(
     return LintResult([item["filepath"] for item in files], violations)
 
 
+def _build_empty_if_needed(settings: Settings) -> None:
+    """Seeds and empty models, when dbt never built this warehouse."""
+    with warehouse.connect(settings, autocommit=True) as conn:
+        warehouse.ensure_schemas(conn)
+        built = warehouse.exists(conn, relations.ML_SCORING_SET)
+    if not built:
+        print("dbt never ran here: loading the seeds, building the models (empty)")
+        featurize.run_dbt(settings, ["seed"])
+        featurize.run_dbt(settings, ["run"])
+
+
 def main(argv: list[str]) -> int:
     """Start the warehouse if needed, lint, print, and return the exit code."""
     os.chdir(PROJECT_DIR)  # enrich.yml and .sqlfluff are found from here
@@ -144,6 +157,7 @@ def main(argv: list[str]) -> int:
     settings = load_settings()
     if settings.database_url is None:
         warehouse.start_embedded(settings)
+    _build_empty_if_needed(settings)
     environment = {
         "ENRICH_HOME": str(settings.home),
         **warehouse.dbt_environment(settings),

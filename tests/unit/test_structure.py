@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tools import check_structure
+
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-sys.path.insert(0, str(ROOT / "tools"))
-import check_structure  # noqa: E402
 
 
 @pytest.fixture
