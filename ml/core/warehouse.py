@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from ml.core.config import Settings
 from ml.core.errors import EnrichError, WarehouseError
+from ml.core.sql import statement
 
 if TYPE_CHECKING:
     import psycopg
@@ -348,10 +349,13 @@ def new_partition(conn: Any, parent: tuple[str, str], batch_id: str) -> tuple[st
 
     child = partition_name(parent, batch_id)
     conn.execute(
-        sql.SQL(
-            "create table {} (like {} including defaults, "
-            "constraint batch check (batch_id = {}))"
-        ).format(sql.Identifier(*child), sql.Identifier(*parent), sql.Literal(batch_id))
+        statement(
+            "ml.core",
+            "new_partition",
+            child=sql.Identifier(*child),
+            parent=sql.Identifier(*parent),
+            batch_id=sql.Literal(batch_id),
+        )
     )
     return child
 
@@ -431,11 +435,9 @@ def locked_session(
         try:
             ensure_schemas(conn, schema_files)
             interrupted = conn.execute(
-                sql.SQL(
-                    "update {} set status = 'failed', finished_at = now(), "
-                    "error = %s where status in ('running', 'loading') "
-                    "returning batch_id"
-                ).format(sql.Identifier(*attempts)),
+                statement(
+                    "ml.core", "mark_interrupted", attempts=sql.Identifier(*attempts)
+                ),
                 [f"interrupted: {what} stopped before it finished"],
             ).fetchall()
             for (batch_id,) in interrupted:
@@ -454,10 +456,7 @@ def mark_failed(
 
     with contextlib.suppress(Exception):
         conn.execute(
-            sql.SQL(
-                "update {} set status = 'failed', finished_at = clock_timestamp(), "
-                "error = %s where batch_id = any(%s)"
-            ).format(sql.Identifier(*attempts)),
+            statement("ml.core", "mark_failed", attempts=sql.Identifier(*attempts)),
             [reason[:2000], batch_ids],
         )
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ml.core import relations, warehouse
+from ml.core import relations, sql, warehouse
 from ml.core.config import Settings
 from ml.core.engines import Engine, EngineError, check_installed, release
 from ml.core.errors import EnrichError
@@ -205,8 +205,6 @@ def sample_percent(settings: Settings) -> float:
     Counts the events of the successful load batches (no scan) and sizes the
     sample to about ``featurize.sample_above_events``.
     """
-    from psycopg import sql
-
     cap = settings.featurize.sample_above_events
     if cap is None:
         return 100.0
@@ -214,10 +212,7 @@ def sample_percent(settings: Settings) -> float:
         if not warehouse.exists(conn, relations.RAW_BATCHES):
             return 100.0
         [(events,)] = conn.execute(
-            sql.SQL(
-                "select coalesce(sum(records_loaded), 0)::bigint from {} "
-                "where dataset = 'experience_events' and status = 'success'"
-            ).format(sql.Identifier(*relations.RAW_BATCHES))
+            sql.statement("ml.features", "loaded_events")
         ).fetchall()
     if events <= cap:
         return 100.0
