@@ -140,7 +140,7 @@ def build(settings: Settings) -> Build:
                 conn,
                 definitions,
                 batch_id,
-                previous[0] if previous else None,
+                previous.batch_id if previous else None,
                 cutoff_at,
             )
             conn.execute(sql.statement(_PACKAGE, "build_succeeded"), [batch_id])

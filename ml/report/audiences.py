@@ -204,10 +204,10 @@ def interval_grid(
     return edges / buckets, reach
 
 
-def _interval_heatmap(sizing: sizing.Sizing) -> Plot:
+def _interval_heatmap(sized: sizing.Sizing) -> Plot:
     from matplotlib.colors import LogNorm
 
-    bounds, reach = interval_grid(sizing.counts, sizing.BUCKETS)
+    bounds, reach = interval_grid(sized.counts, sizing.BUCKETS)
     step = bounds[1] - bounds[0]
 
     def draw(figure: Any) -> None:
