@@ -25,8 +25,9 @@ Each flow returns a small summary (what the CLI prints), a dataclass of
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import Flow, flow, get_run_logger
 
 from flows import tasks
 from flows.outcomes import (
@@ -75,7 +76,8 @@ def load_flow(
         weeks: Weeks of history (default: ``generate.weeks``).
         horizon_days: The simulated future's length (default: the config's).
         paths: XDM files or folders, local or ``s3://``.
-        dataset: ``experience_events`` or ``profiles`` (default: from the path).
+        dataset: ``experience_events`` or ``profiles`` (default:
+            ``experience_events``).
         identity_field: Where the profile identity sits in each record.
         replace: Drop earlier generated datasets first.
     """
@@ -299,7 +301,7 @@ def pipeline_flow(
     )
 
 
-FLOWS = {
+FLOWS: dict[str, Flow[..., Any]] = {
     "load": load_flow,
     "featurize": featurize_flow,
     "train": train_flow,
@@ -308,3 +310,4 @@ FLOWS = {
     "refresh": refresh_flow,
     "pipeline": pipeline_flow,
 }
+"""Every flow by its name (``orchestration.deployments`` name them so)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ml.core.config import Settings
 from ml.core.errors import EnrichError
@@ -69,10 +69,10 @@ class _WithoutExpectedTracebacks:
     run's log in the Prefect API keeps it.
     """
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: logging.Formatter) -> None:
         self.inner = inner
 
-    def format(self, record: Any) -> str:
+    def format(self, record: logging.LogRecord) -> str:
         info = record.exc_info
         if not (info and isinstance(info[1], EnrichError)):
             return self.inner.format(record)
@@ -87,7 +87,7 @@ class _WithoutExpectedTracebacks:
         return getattr(self.inner, name)
 
 
-def quiet_expected_tracebacks(handlers: list[Any] | None = None) -> None:
+def quiet_expected_tracebacks(handlers: list[logging.Handler] | None = None) -> None:
     """Drop tracebacks of enrich's own errors from the console's log lines.
 
     Args:
@@ -98,6 +98,9 @@ def quiet_expected_tracebacks(handlers: list[Any] | None = None) -> None:
     """
     for handler in logging.getLogger().handlers if handlers is None else handlers:
         if not isinstance(handler.formatter, _WithoutExpectedTracebacks):
-            handler.setFormatter(
-                _WithoutExpectedTracebacks(handler.formatter or logging.Formatter())
+            wrapper = _WithoutExpectedTracebacks(
+                handler.formatter or logging.Formatter()
             )
+            # A formatter by duck typing: what it does not define it takes
+            # from the formatter it wraps (``__getattr__``).
+            handler.setFormatter(cast(logging.Formatter, wrapper))

@@ -32,6 +32,7 @@ from ml.activation.ledger import Delivery
 from ml.core.config import OrchestrationSettings, Settings
 from ml.data import files, generated
 from ml.data.batches import BatchResult
+from ml.data.datasets import EVENTS
 from ml.features import export, featurize
 from ml.model import frames, registry, train
 from ml.scores import score, writeback
@@ -79,9 +80,15 @@ def load_files(
     dataset: str | None,
     identity_field: str | None,
 ) -> list[BatchResult]:
-    """Load XDM files (local or s3://) in batches; loaded content is skipped."""
+    """Load XDM files (local or s3://) in batches; loaded content is skipped.
+
+    ``dataset`` None means experience events (``ml.data.files``' default).
+    """
     return files.load_files(
-        settings, list(paths), dataset=dataset, identity_field=identity_field
+        settings,
+        list(paths),
+        dataset=EVENTS if dataset is None else dataset,
+        identity_field=identity_field,
     )
 
 
@@ -131,13 +138,17 @@ def export_sets(settings: Settings, datasets: Sequence[str]) -> list[export.Expo
 
 
 @task(name="read training rows", cache_policy=NONE, **io_retries())
-def read_training_rows(settings: Settings, exported: Any) -> Any:
+def read_training_rows(
+    settings: Settings, exported: export.Export
+) -> frames.TrainingRows:
     """The training export's rows (sampled as configured) and their digest."""
     return frames.training_rows(settings, exported)
 
 
 @task(name="find trained version", cache_policy=NONE)
-def find_trained(settings: Settings, rows: Any) -> registry.Version | None:
+def find_trained(
+    settings: Settings, rows: frames.TrainingRows
+) -> registry.Version | None:
     """The version already trained on these rows with these parameters, if any.
 
     A re-run of the same data skips the fit: the registry keeps one version
@@ -156,7 +167,7 @@ def find_trained(settings: Settings, rows: Any) -> registry.Version | None:
 
 
 @task(name="train", cache_policy=NONE)
-def train_model(settings: Settings, rows: Any) -> Any:
+def train_model(settings: Settings, rows: frames.TrainingRows) -> train.TrainedModel:
     """Train and evaluate on a training export's rows (deterministic: no retry)."""
     trained = train.train(settings, rows.exported, rows)
     artifacts.model_metrics(trained)
@@ -165,7 +176,7 @@ def train_model(settings: Settings, rows: Any) -> Any:
 
 @task(name="register and promote", cache_policy=NONE)
 def register_and_promote(
-    settings: Settings, trained: Any
+    settings: Settings, trained: train.TrainedModel
 ) -> tuple[registry.Version, str]:
     """Register a new version (or find the same one) and apply the gate."""
     logger = get_run_logger()
@@ -247,12 +258,14 @@ def write_report(settings: Settings, run: dict[str, Any] | None, name: str) -> P
 class IoTasks:
     """The tasks doing I/O, retrying as ``orchestration`` says (:func:`io_tasks`)."""
 
-    load_files: Task
-    export_sets: Task
-    read_training_rows: Task
-    score_profiles: Task
-    ingest_scores: Task
-    activate_audiences: Task
+    load_files: Task[
+        [Settings, Sequence[str], str | None, str | None], list[BatchResult]
+    ]
+    export_sets: Task[[Settings, Sequence[str]], list[export.Export]]
+    read_training_rows: Task[[Settings, export.Export], frames.TrainingRows]
+    score_profiles: Task[[Settings, int | None, dt.date | None], score.Scored]
+    ingest_scores: Task[[Settings, score.Scored], writeback.IngestResult]
+    activate_audiences: Task[[Settings, Sequence[str] | None, bool], list[Delivery]]
 
 
 def io_tasks(settings: Settings) -> IoTasks:

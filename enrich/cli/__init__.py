@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 from ml.core.errors import EnrichError
 
@@ -30,6 +31,9 @@ Local state (embedded PostgreSQL, lake, reports) lives in ENRICH_HOME
 """
 
 PREFECT = "enrich.cli.environment:prepare"
+
+if TYPE_CHECKING:  # argparse's subparsers are generic in the stubs only
+    Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,8 @@ COMMANDS: dict[str, Command] = {
 def resolve(path: str) -> Callable[..., object]:
     """The function named ``"package.module:function"``, its module imported."""
     module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
+    function: Callable[..., object] = getattr(importlib.import_module(module), name)
+    return function
 
 
 # -- parser -------------------------------------------------------------------
@@ -107,7 +112,7 @@ def _add_target_option(parser: argparse.ArgumentParser, help_text: str) -> None:
     )
 
 
-def _add_db_commands(commands: argparse._SubParsersAction) -> None:
+def _add_db_commands(commands: Subcommands) -> None:
     db = commands.add_parser("db", help="the embedded PostgreSQL warehouse")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     actions = [
@@ -126,7 +131,7 @@ def _add_db_commands(commands: argparse._SubParsersAction) -> None:
             sub.usage = "enrich db psql [psql options]"
 
 
-def _add_data_commands(commands: argparse._SubParsersAction) -> None:
+def _add_data_commands(commands: Subcommands) -> None:
     generate = commands.add_parser(
         "generate", help="generate synthetic XDM data and load it"
     )
@@ -157,7 +162,7 @@ def _add_data_commands(commands: argparse._SubParsersAction) -> None:
     load.set_defaults(command_name="load")
 
 
-def _add_feature_commands(commands: argparse._SubParsersAction) -> None:
+def _add_feature_commands(commands: Subcommands) -> None:
     featurize = commands.add_parser(
         "featurize", help="dbt build: staging, EDA marts, features and labels"
     )
@@ -181,7 +186,7 @@ def _add_feature_commands(commands: argparse._SubParsersAction) -> None:
     export.set_defaults(command_name="export")
 
 
-def _add_model_commands(commands: argparse._SubParsersAction) -> None:
+def _add_model_commands(commands: Subcommands) -> None:
     train = commands.add_parser(
         "train", help="dbt, export, train, register, apply the promotion gate (flow)"
     )
@@ -206,7 +211,7 @@ def _add_model_commands(commands: argparse._SubParsersAction) -> None:
     )
 
 
-def _add_score_commands(commands: argparse._SubParsersAction) -> None:
+def _add_score_commands(commands: Subcommands) -> None:
     score = commands.add_parser(
         "score", help="score every eligible profile, ingest, enrich profiles (flow)"
     )
@@ -228,7 +233,7 @@ def _add_score_commands(commands: argparse._SubParsersAction) -> None:
     ).set_defaults(command_name="ingest")
 
 
-def _add_audience_commands(commands: argparse._SubParsersAction) -> None:
+def _add_audience_commands(commands: Subcommands) -> None:
     audiences = commands.add_parser(
         "audiences", help="audiences in code: validate, size"
     )
@@ -273,7 +278,7 @@ def _add_audience_commands(commands: argparse._SubParsersAction) -> None:
     shortcut.set_defaults(command_name="activate")
 
 
-def _add_run_commands(commands: argparse._SubParsersAction) -> None:
+def _add_run_commands(commands: Subcommands) -> None:
     run = commands.add_parser(
         "run", help="run the pipeline on the embedded defaults (flow `pipeline`)"
     )
@@ -336,8 +341,10 @@ def _run(command: Command, args: argparse.Namespace) -> int:
     """Prepare, import and run a command's function."""
     if command.prepare is not None:
         resolve(command.prepare)()
-    handler = resolve(command.function)
-    return handler(args)  # type: ignore[return-value]
+    # Every command function takes the parsed arguments and returns the exit
+    # status; the name in COMMANDS is where that type is lost.
+    handler = cast(Callable[[argparse.Namespace], int], resolve(command.function))
+    return handler(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

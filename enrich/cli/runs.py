@@ -11,15 +11,26 @@ these commands; the others run the library directly.
 from __future__ import annotations
 
 import argparse
+from typing import ParamSpec, TypeVar
 
 from prefect import Flow
 
 from enrich.cli import printers
 from enrich.cli.common import echo, settings
-from flows.pipeline import FLOWS
+from flows.pipeline import (
+    activate_flow,
+    featurize_flow,
+    load_flow,
+    pipeline_flow,
+    score_flow,
+    train_flow,
+)
 from flows.runtime import quiet_expected_tracebacks
 from ml.core.storage import local_files
 from ml.synthetic import GeneratorParams, generator_params
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 LOOK_AT_THEM = (
     "features in schema ml, exploration marts in eda, the model in the "
@@ -34,14 +45,16 @@ LOOK_AT_THEM = (
 )
 
 
-def flow(name: str) -> Flow:
-    """A Prefect flow of ``flows/`` by name (``load``, ``train``, ...).
+def prepared(flow: Flow[P, R]) -> Flow[P, R]:
+    """A Prefect flow of ``flows/``, the console's log lines prepared for it.
 
     Without ``PREFECT_API_URL`` Prefect starts a temporary server for the
     run (tens of seconds here); with it, the flow runs against that server.
+    The flow keeps its type: calling it returns its outcome
+    (:mod:`flows.outcomes`).
     """
     quiet_expected_tracebacks()
-    return FLOWS[name]
+    return flow
 
 
 def generator_params_of(args: argparse.Namespace) -> GeneratorParams:
@@ -58,7 +71,7 @@ def generate(args: argparse.Namespace) -> int:
         f"generating {params.profiles:,} profiles, seed {params.seed}, "
         f"as_of {params.as_of}, {params.weeks} weeks, {params.n_chunks} chunk(s)"
     )
-    loaded = flow("load")(
+    loaded = prepared(load_flow)(
         profiles=params.profiles,
         seed=params.seed,
         as_of=params.as_of,
@@ -75,7 +88,7 @@ def load(args: argparse.Namespace) -> int:
     for path in args.paths:  # a typo fails here, before any server starts
         if not str(path).startswith("s3://"):
             next(local_files(str(path), ("",)))
-    loaded = flow("load")(
+    loaded = prepared(load_flow)(
         paths=[str(path) for path in args.paths],
         dataset=args.dataset,
         identity_field=args.identity_field,
@@ -86,7 +99,7 @@ def load(args: argparse.Namespace) -> int:
 
 def featurize(args: argparse.Namespace) -> int:
     """Build and test the dbt project: staging, EDA marts, features, labels."""
-    built = flow("featurize")(
+    built = prepared(featurize_flow)(
         full_refresh=args.full_refresh,
         select=args.select,
         as_of=args.as_of,
@@ -98,14 +111,14 @@ def featurize(args: argparse.Namespace) -> int:
 
 def train(args: argparse.Namespace) -> int:
     """Build the ML marts, export, train, register, gate (flow ``train``)."""
-    trained = flow("train")(build_features=not args.skip_dbt)
+    trained = prepared(train_flow)(build_features=not args.skip_dbt)
     print(f"v{trained.version} ({trained.status}): {trained.decision}")
     return 0
 
 
 def score(args: argparse.Namespace) -> int:
     """Score, ingest, rebuild the enriched profiles (flow ``score``)."""
-    scored = flow("score")(
+    scored = prepared(score_flow)(
         model_version=args.model_version,
         as_of=args.as_of,
         build_features=not args.skip_dbt,
@@ -120,7 +133,9 @@ def score(args: argparse.Namespace) -> int:
 
 def activate(args: argparse.Namespace) -> int:
     """Build the audiences, then deliver their changes (flow ``activate``)."""
-    activated = flow("activate")(audience_ids=args.ids or None, dry_run=args.dry_run)
+    activated = prepared(activate_flow)(
+        audience_ids=args.ids or None, dry_run=args.dry_run
+    )
     printers.build(activated.build)
     printers.deliveries(activated.deliveries)
     return 0
@@ -133,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         f"pipeline: {params.profiles:,} profiles as of {params.as_of}: load, "
         "featurize, train, score, activate, report"
     )
-    ran = flow("pipeline")(
+    ran = prepared(pipeline_flow)(
         profiles=params.profiles,
         seed=params.seed,
         as_of=params.as_of,
