@@ -218,13 +218,13 @@ def _record(
     from psycopg import sql as psql
 
     members = psql.Identifier(*partition)
-    count_members, count_holdout, expected = warehouse.single_row(
+    count_members, count_holdout, expected = sql.single_row(
         conn.execute(
             sql.statement(_PACKAGE, "member_counts", partition=members),
             [audience.id],
         )
     )
-    entered, exited, stayed = warehouse.single_row(
+    entered, exited, stayed = sql.single_row(
         conn.execute(
             sql.statement(_PACKAGE, "membership_delta", partition=members),
             [audience.id, previous, audience.id],
@@ -232,7 +232,7 @@ def _record(
     )
     realised = None
     if cutoff_at is not None:
-        realised = warehouse.single_row(
+        realised = sql.single_row(
             conn.execute(
                 sql.statement(_PACKAGE, "realised_rate", partition=members),
                 [cutoff_at, audience.id],

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal, TypedDict
 from ml.activation import rules
 from ml.activation.builds import session
 from ml.activation.definitions import Audience, Destination
-from ml.core import sql, warehouse
+from ml.core import sql
 from ml.core.config import Settings
 
 if TYPE_CHECKING:
@@ -233,7 +233,7 @@ def _stage(
         [batch_id, audience.id],
     )
     conn.execute(sql.statement(_PACKAGE, "create_activatable"))
-    row = warehouse.single_row(
+    row = sql.single_row(
         conn.execute(
             sql.statement(_PACKAGE, "delivery_counts"), [previous_key, previous_key]
         )

@@ -117,7 +117,7 @@ def size(settings: Settings, rule: str) -> Sizing:
                 f"{'.'.join(relations.PROFILES_ENRICHED)} does not exist: run "
                 "`enrich run`, or `enrich featurize` after `enrich ingest`."
             )
-        profiles, scored = warehouse.single_row(
+        profiles, scored = sql.single_row(
             conn.execute(sql.statement("ml.activation", "size_totals"))
         )
         rows = conn.execute(

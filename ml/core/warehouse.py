@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ml.core.config import Settings
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     import psycopg
 
 logger = logging.getLogger(__name__)
-
-Row = TypeVar("Row")
 
 # The schemas enrich owns, created on first contact (idempotent DDL, in order).
 SCHEMA_FILES = ("raw_schema.sql", "scores_schema.sql", "audiences_schema.sql")
@@ -410,21 +408,6 @@ def exists(conn: Any, relation: tuple[str, str]) -> bool:
             "select to_regclass(%s) is not null", [".".join(relation)]
         ).fetchone()[0]
     )
-
-
-def single_row(cursor: psycopg.Cursor[Row]) -> Row:
-    """The one row a statement always returns (an aggregate, ``... returning``).
-
-    Args:
-        cursor: The executed statement.
-
-    Raises:
-        WarehouseError: The statement returned no row after all.
-    """
-    row = cursor.fetchone()
-    if row is None:
-        raise WarehouseError("The statement returned no row.")
-    return row
 
 
 @contextlib.contextmanager

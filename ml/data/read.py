@@ -50,7 +50,7 @@ def batches_summary(conn: psycopg.Connection) -> BatchesSummary | None:
         if not warehouse.exists(conn, relation):
             return None
     found = conn.execute(sql.statement(PACKAGE, "batches_summary"))
-    return BatchesSummary(*warehouse.single_row(found))
+    return BatchesSummary(*sql.single_row(found))
 
 
 def quarantine_by_reason(conn: psycopg.Connection) -> list[QuarantineReason]:

@@ -136,13 +136,11 @@ def register(settings: Settings, trained: TrainedModel) -> tuple[Version, bool]:
         if found is not None:
             logger.info("this export and these parameters are v%d", found.version)
             return found, False
-        [number] = warehouse.single_row(
-            conn.execute(_statement("next_version"), [name])
-        )
+        [number] = sql.single_row(conn.execute(_statement("next_version"), [name]))
         uri = _write_artifacts(settings, name, number, trained)
         from psycopg.types.json import Jsonb
 
-        row = warehouse.single_row(
+        row = sql.single_row(
             conn.execute(
                 _statement("insert_version"),
                 [
@@ -337,7 +335,7 @@ def promote(settings: Settings, version: int) -> tuple[Version, str]:
                 )
         if reason is not None:
             decision = f"not promoted: {reason}; it stays a candidate."
-            row = warehouse.single_row(
+            row = sql.single_row(
                 conn.execute(
                     _statement("set_decision"),
                     [decision, name, version],
@@ -351,7 +349,7 @@ def promote(settings: Settings, version: int) -> tuple[Version, str]:
             )
             replaced = f" (replaces v{current.version})" if current else ""
             decision = f"promoted to production{replaced}: holdout AUC {auc:.3f}."
-            row = warehouse.single_row(
+            row = sql.single_row(
                 conn.execute(
                     _statement("promote_version"),
                     [decision, name, version],
@@ -386,7 +384,7 @@ def rollback(settings: Settings) -> tuple[Version, str]:
                 _statement("archive_by_rollback"),
                 [f"archived by rollback to v{previous[1]}.", name, current.version],
             )
-            row = warehouse.single_row(
+            row = sql.single_row(
                 conn.execute(
                     _statement("restore_version"),
                     [decision, name, previous[1]],

@@ -282,7 +282,7 @@ def _copy_checked(
                 f"The profile store {'.'.join(relations.PROFILES_ENRICHED)} does not "
                 "exist yet: run `enrich featurize` first. Nothing was ingested."
             )
-        unknown = warehouse.single_row(
+        unknown = sql.single_row(
             conn.execute(
                 sql.statement(
                     "ml.scores", "unknown_profiles", partition=psql.Identifier(*child)
