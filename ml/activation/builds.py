@@ -80,7 +80,7 @@ def build_sizes(conn: psycopg.Connection, batch_id: str) -> list[dict[str, Any]]
         batch_id: The build.
     """
     cursor = conn.execute(sql.statement(_PACKAGE, "build_sizes"), [batch_id])
-    names = [column.name for column in cursor.description]
+    names = [column.name for column in cursor.description or []]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
@@ -218,19 +218,26 @@ def _record(
     from psycopg import sql as psql
 
     members = psql.Identifier(*partition)
-    count_members, count_holdout, expected = conn.execute(
-        sql.statement(_PACKAGE, "member_counts", partition=members), [audience.id]
-    ).fetchone()
-    entered, exited, stayed = conn.execute(
-        sql.statement(_PACKAGE, "membership_delta", partition=members),
-        [audience.id, previous, audience.id],
-    ).fetchone()
+    count_members, count_holdout, expected = sql.single_row(
+        conn.execute(
+            sql.statement(_PACKAGE, "member_counts", partition=members),
+            [audience.id],
+        )
+    )
+    entered, exited, stayed = sql.single_row(
+        conn.execute(
+            sql.statement(_PACKAGE, "membership_delta", partition=members),
+            [audience.id, previous, audience.id],
+        )
+    )
     realised = None
     if cutoff_at is not None:
-        realised = conn.execute(
-            sql.statement(_PACKAGE, "realised_rate", partition=members),
-            [cutoff_at, audience.id],
-        ).fetchone()[0]
+        realised = sql.single_row(
+            conn.execute(
+                sql.statement(_PACKAGE, "realised_rate", partition=members),
+                [cutoff_at, audience.id],
+            )
+        )[0]
     conn.execute(
         sql.statement(_PACKAGE, "insert_build_audience"),
         [

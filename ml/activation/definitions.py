@@ -68,6 +68,22 @@ class Destination(BaseModel, extra="forbid"):
                 )
         return self
 
+    @property
+    def lake_folder(self) -> str:
+        """A file destination's folder in the lake (validation requires one)."""
+        if not self.path:
+            raise AudienceError(
+                "a file destination needs a path (a folder in the lake)"
+            )
+        return self.path
+
+    @property
+    def endpoint(self) -> str:
+        """An http destination's URL (validation requires one)."""
+        if not self.url:
+            raise AudienceError("an http destination needs a url")
+        return self.url
+
 
 class Audience(BaseModel, extra="forbid"):
     """One audience definition."""
@@ -148,10 +164,10 @@ def load_definitions(settings: Settings) -> Definitions:
     try:
         parsed = AudienceFile.model_validate(raw)
     except ValidationError as exc:
-        problems = "\n".join(
+        invalid = "\n".join(
             f"  {_where(raw, err['loc'])}: {err['msg']}" for err in exc.errors()
         )
-        raise AudienceError(f"{path} has invalid definitions:\n{problems}") from None
+        raise AudienceError(f"{path} has invalid definitions:\n{invalid}") from None
     problems = []
     seen: set[str] = set()
     for audience in parsed.audiences:
@@ -173,7 +189,7 @@ def load_definitions(settings: Settings) -> Definitions:
     return Definitions(path, parsed.audiences, parsed.destinations)
 
 
-def _where(raw: Any, location: tuple) -> str:
+def _where(raw: Any, location: tuple[str | int, ...]) -> str:
     """``audiences[2] (top_decile).rule`` for a validation error's location."""
     parts = []
     node = raw

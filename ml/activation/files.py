@@ -44,7 +44,9 @@ def send_files(
         StorageError: The lake cannot be written.
     """
     lake = open_lake(settings)
-    folder = f"{destination.path.strip('/')}/{audience.id}/{result.idempotency_key}"
+    folder = (
+        f"{destination.lake_folder.strip('/')}/{audience.id}/{result.idempotency_key}"
+    )
     header = ",".join(["status", "profile_id", *audience.attributes]) + "\n"
     with tempfile.TemporaryDirectory(prefix="enrich-activate-") as scratch:
         local = Path(scratch) / "changes.csv"

@@ -89,7 +89,7 @@ def send_http(
         conn.cursor(name=f"changes_{key}", withhold=True) as cursor,
     ):
         cursor.execute(query)
-        columns = [column.name for column in cursor.description]
+        columns = [column.name for column in cursor.description or []]
         number = 0
         while rows := cursor.fetchmany(destination.batch_size):
             number += 1
@@ -178,7 +178,7 @@ def _post(
         wait = None
         try:
             response = http.post(
-                destination.url,
+                destination.endpoint,
                 data=body,
                 headers=headers,
                 timeout=destination.timeout_seconds,
@@ -216,7 +216,7 @@ def _post(
 
 def _delay(destination: Destination, attempt: int, wait: float | None) -> float:
     """Exponential backoff with jitter, at least ``wait``, at most the cap."""
-    backoff = destination.backoff_seconds * 2 ** (attempt - 1)
+    backoff: float = destination.backoff_seconds * 2 ** (attempt - 1)
     backoff *= 0.5 + random.random()  # noqa: S311 - jitter, not security
     return min(max(wait or 0.0, backoff), destination.max_backoff_seconds)
 

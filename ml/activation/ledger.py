@@ -13,8 +13,9 @@ previous delivery left activated.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from ml.activation import rules
 from ml.activation.builds import session
@@ -34,7 +35,39 @@ CONSENT = {
 }
 
 # The counts a delivery freezes with its ledger row, in the ledger's order.
-COUNTS = ("entered", "exited", "withheld_consent", "withheld_suppressed", "holdout")
+CountName = Literal[
+    "entered", "exited", "withheld_consent", "withheld_suppressed", "holdout"
+]
+COUNTS: tuple[CountName, ...] = (
+    "entered",
+    "exited",
+    "withheld_consent",
+    "withheld_suppressed",
+    "holdout",
+)
+
+
+class Counts(TypedDict):
+    """The counts a delivery freezes with its ledger row (:data:`COUNTS`)."""
+
+    entered: int
+    exited: int
+    withheld_consent: int
+    withheld_suppressed: int
+    holdout: int
+
+
+def _counts(values: Sequence[int]) -> Counts:
+    """The counts from their values in the ledger's order (:data:`COUNTS`)."""
+    entered, exited, withheld_consent, withheld_suppressed, holdout = values
+    return Counts(
+        entered=entered,
+        exited=exited,
+        withheld_consent=withheld_consent,
+        withheld_suppressed=withheld_suppressed,
+        holdout=holdout,
+    )
+
 
 _PACKAGE = "ml.activation"
 
@@ -64,7 +97,7 @@ class Entry:
     status: str  # pending | delivered | failed
     location: str | None
     previous_key: str | None
-    counts: dict[str, int]
+    counts: Counts
 
 
 def idempotency_key(batch_id: str, audience_id: str, destination: str) -> str:
@@ -107,7 +140,7 @@ def entry(conn: psycopg.Connection, key: str) -> Entry | None:
     row = conn.execute(sql.statement(_PACKAGE, "delivery_row"), [key]).fetchone()
     if row is None:
         return None
-    return Entry(row[0], row[1], row[2], dict(zip(COUNTS, row[3:], strict=True)))
+    return Entry(row[0], row[1], row[2], _counts(row[3:]))
 
 
 def freeze(
@@ -118,7 +151,7 @@ def freeze(
     name: str,
     destination: Destination,
     dry_run: bool,
-) -> tuple[dict[str, int], str | None]:
+) -> tuple[Counts, str | None]:
     """Stage a new delivery's set and, unless a dry run, commit its ledger row.
 
     The delivery's set is frozen with its ledger row, before anything is
@@ -172,7 +205,7 @@ def _open(
     audience_id: str,
     destination: str,
     previous_key: str | None,
-    counts: dict[str, int],
+    counts: Counts,
 ) -> None:
     """The ledger row (pending) and the frozen activated set of a delivery."""
     conn.execute(
@@ -189,7 +222,7 @@ def _stage(
     audience: Audience,
     destination: Destination,
     previous_key: str | None,
-) -> dict[str, int]:
+) -> Counts:
     """A temporary table of the activatable members; counts against the previous."""
     from psycopg import sql as psql
 
@@ -200,10 +233,12 @@ def _stage(
         [batch_id, audience.id],
     )
     conn.execute(sql.statement(_PACKAGE, "create_activatable"))
-    row = conn.execute(
-        sql.statement(_PACKAGE, "delivery_counts"), [previous_key, previous_key]
-    ).fetchone()
-    return dict(zip(COUNTS, (int(value) for value in row), strict=True))
+    row = sql.single_row(
+        conn.execute(
+            sql.statement(_PACKAGE, "delivery_counts"), [previous_key, previous_key]
+        )
+    )
+    return _counts([int(value) for value in row])
 
 
 def changes_query(

@@ -117,9 +117,9 @@ def size(settings: Settings, rule: str) -> Sizing:
                 f"{'.'.join(relations.PROFILES_ENRICHED)} does not exist: run "
                 "`enrich run`, or `enrich featurize` after `enrich ingest`."
             )
-        profiles, scored = conn.execute(
-            sql.statement("ml.activation", "size_totals")
-        ).fetchone()
+        profiles, scored = sql.single_row(
+            conn.execute(sql.statement("ml.activation", "size_totals"))
+        )
         rows = conn.execute(
             sql.statement("ml.activation", "size_buckets", condition=condition),
             [BUCKETS, BUCKETS, *params],

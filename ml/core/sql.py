@@ -7,18 +7,23 @@ its relations as placeholders, the lower-cased constants of
 each bound as a quoted identifier; other placeholders are the caller's
 :mod:`psycopg.sql` objects (identifiers, composed fragments). Values are
 never formatted in: they are bound parameters (``%s``) at execution.
+:func:`single_row` is the one row a statement always returns.
 """
 
 from __future__ import annotations
 
 import functools
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ml.core import relations
+from ml.core.errors import WarehouseError
 
 if TYPE_CHECKING:
+    import psycopg
     from psycopg import sql as psql
+
+Row = TypeVar("Row")
 
 
 @functools.cache
@@ -59,3 +64,18 @@ def statement(package: str, name: str, **names: Any) -> psql.Composed:
         **names: Further placeholders, as for :func:`compose`.
     """
     return compose(text_of(package, name), **names)
+
+
+def single_row(cursor: psycopg.Cursor[Row]) -> Row:
+    """The one row a statement always returns (an aggregate, ``... returning``).
+
+    Args:
+        cursor: The executed statement.
+
+    Raises:
+        WarehouseError: The statement returned no row after all.
+    """
+    row = cursor.fetchone()
+    if row is None:
+        raise WarehouseError("The statement returned no row.")
+    return row

@@ -73,8 +73,9 @@ def load_generated(
             earlier = [
                 batches.successful_batch(conn, d, spec.fingerprint) for d in DATASETS
             ]
-            if all(earlier):
-                results.extend(earlier)
+            loaded = [result for result in earlier if result is not None]
+            if len(loaded) == len(earlier):
+                results.extend(loaded)
                 _report(index, params.n_chunks, "already loaded")
             else:
                 missing.append(spec)

@@ -83,7 +83,7 @@ SCHEMAS = {
     ),
 }
 # Dictionary-encoded columns (the JSON records and ids are unique text).
-_DICTIONARY = {
+_DICTIONARY: dict[str, bool | list[str]] = {
     EVENTS: ["event_type", "is_known_event_type"],
     PROFILES: [],
     BATCHES: True,

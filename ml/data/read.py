@@ -49,8 +49,8 @@ def batches_summary(conn: psycopg.Connection) -> BatchesSummary | None:
     for relation in (relations.RAW_BATCHES, relations.RAW_QUARANTINE):
         if not warehouse.exists(conn, relation):
             return None
-    found = conn.execute(sql.statement(PACKAGE, "batches_summary")).fetchone()
-    return BatchesSummary(*found)
+    found = conn.execute(sql.statement(PACKAGE, "batches_summary"))
+    return BatchesSummary(*sql.single_row(found))
 
 
 def quarantine_by_reason(conn: psycopg.Connection) -> list[QuarantineReason]:

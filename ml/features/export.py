@@ -60,7 +60,8 @@ class Export:
     @property
     def export_id(self) -> str:
         """The export's timestamp, e.g. ``20261130T120000.123456Z``."""
-        return self.manifest["export_id"]
+        export_id: str = self.manifest["export_id"]
+        return export_id
 
     @property
     def rows(self) -> int:

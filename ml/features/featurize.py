@@ -216,7 +216,7 @@ def sample_percent(settings: Settings) -> float:
         ).fetchall()
     if events <= cap:
         return 100.0
-    percent = max(1.0, round(100.0 * cap / events, 1))
+    percent: float = max(1.0, round(100.0 * cap / events, 1))
     logger.info(
         "%s events: EDA marts and the point-in-time test read a %s%% sample "
         "(featurize.sample_above_events %s)",

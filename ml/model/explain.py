@@ -106,7 +106,8 @@ class Explainer:
 
     def raw_scores(self, contributions: np.ndarray) -> np.ndarray:
         """The model's raw scores (log-odds) from the rows' SHAP values."""
-        return contributions.sum(axis=0) + self.expected_value
+        raw: np.ndarray = contributions.sum(axis=0) + self.expected_value
+        return raw
 
 
 def _model_json(model: Any) -> dict[str, Any]:
@@ -114,7 +115,8 @@ def _model_json(model: Any) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="enrich-model-") as scratch:
         path = Path(scratch) / "model.json"
         model.save_model(str(path), format="json")
-        return json.loads(path.read_text())
+        structure: dict[str, Any] = json.loads(path.read_text())
+        return structure
 
 
 def _split_players(structure: dict[str, Any]) -> list[list[tuple[int, ...]]]:
@@ -144,9 +146,9 @@ def _split_players(structure: dict[str, Any]) -> list[list[tuple[int, ...]]]:
             )
         )
         counters.extend((columns, border) for border in counter["borders"])
-    result = []
+    result: list[list[tuple[int, ...]]] = []
     for tree in structure["oblivious_trees"]:
-        splits = []
+        splits: list[tuple[int, ...]] = []
         for split in tree.get("splits") or []:
             kind = split["split_type"]
             if kind == "FloatFeature":

@@ -105,7 +105,7 @@ def _session(settings: Settings) -> Iterator[psycopg.Connection]:
                 conn.execute("select pg_advisory_unlock(%s)", [REGISTRY_LOCK])
 
 
-def _version(row: tuple) -> Version:
+def _version(row: tuple[Any, ...]) -> Version:
     return Version(*row)
 
 
@@ -136,28 +136,27 @@ def register(settings: Settings, trained: TrainedModel) -> tuple[Version, bool]:
         if found is not None:
             logger.info("this export and these parameters are v%d", found.version)
             return found, False
-        number = conn.execute(
-            _statement("next_version"),
-            [name],
-        ).fetchone()[0]
+        [number] = sql.single_row(conn.execute(_statement("next_version"), [name]))
         uri = _write_artifacts(settings, name, number, trained)
         from psycopg.types.json import Jsonb
 
-        row = conn.execute(
-            _statement("insert_version"),
-            [
-                name,
-                number,
-                key,
-                trained.data["training_export"],
-                uri,
-                Jsonb(trained.metrics),
-                Jsonb(trained.baselines),
-                Jsonb(trained.leakage),
-                Jsonb(trained.data),
-                Jsonb(trained.params),
-            ],
-        ).fetchone()
+        row = sql.single_row(
+            conn.execute(
+                _statement("insert_version"),
+                [
+                    name,
+                    number,
+                    key,
+                    trained.data["training_export"],
+                    uri,
+                    Jsonb(trained.metrics),
+                    Jsonb(trained.baselines),
+                    Jsonb(trained.leakage),
+                    Jsonb(trained.data),
+                    Jsonb(trained.params),
+                ],
+            )
+        )
     return _version(row), True
 
 
@@ -336,10 +335,12 @@ def promote(settings: Settings, version: int) -> tuple[Version, str]:
                 )
         if reason is not None:
             decision = f"not promoted: {reason}; it stays a candidate."
-            row = conn.execute(
-                _statement("set_decision"),
-                [decision, name, version],
-            ).fetchone()
+            row = sql.single_row(
+                conn.execute(
+                    _statement("set_decision"),
+                    [decision, name, version],
+                )
+            )
             return _version(row), decision
         with conn.transaction():
             conn.execute(
@@ -348,10 +349,12 @@ def promote(settings: Settings, version: int) -> tuple[Version, str]:
             )
             replaced = f" (replaces v{current.version})" if current else ""
             decision = f"promoted to production{replaced}: holdout AUC {auc:.3f}."
-            row = conn.execute(
-                _statement("promote_version"),
-                [decision, name, version],
-            ).fetchone()
+            row = sql.single_row(
+                conn.execute(
+                    _statement("promote_version"),
+                    [decision, name, version],
+                )
+            )
     return _version(row), decision
 
 
@@ -381,10 +384,12 @@ def rollback(settings: Settings) -> tuple[Version, str]:
                 _statement("archive_by_rollback"),
                 [f"archived by rollback to v{previous[1]}.", name, current.version],
             )
-            row = conn.execute(
-                _statement("restore_version"),
-                [decision, name, previous[1]],
-            ).fetchone()
+            row = sql.single_row(
+                conn.execute(
+                    _statement("restore_version"),
+                    [decision, name, previous[1]],
+                )
+            )
     return _version(row), decision
 
 

@@ -46,7 +46,8 @@ class Calibrator:
         """Calibrated probabilities from raw model probabilities."""
         clipped = np.clip(raw, 1e-7, 1 - 1e-7)
         logit = np.log(clipped / (1 - clipped))
-        return 1.0 / (1.0 + np.exp(-(self.a * logit + self.b)))
+        calibrated: np.ndarray = 1.0 / (1.0 + np.exp(-(self.a * logit + self.b)))
+        return calibrated
 
 
 @dataclass

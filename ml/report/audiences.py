@@ -297,7 +297,7 @@ def _deliveries_plot(rows: list[activation_read.Delivery]) -> Plot:
             values = np.array([getattr(row, key) for row in rows], dtype=float)
             axes.barh(positions, values, left=left, color=color, label=label)
             left += values
-        for position, row in zip(positions, rows, strict=True):
+        for position, row in enumerate(rows):
             plots.label_bar(axes, row.status, left[position], position)
         axes.set_yticks(positions, names)
         axes.invert_yaxis()

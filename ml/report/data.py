@@ -140,7 +140,7 @@ def _funnel(eda: Any, section: Section) -> None:
         )
         axes.set_yticks(positions, [row[0] for row in steps])
         axes.invert_yaxis()
-        for position, (_, count, share, _) in zip(positions, steps, strict=True):
+        for position, (_, count, share, _) in enumerate(steps):
             label = f"{count:,}" + ("" if share is None else f"  ({share:.1%} of sent)")
             plots.label_bar(axes, label, count, position)
         plots.style(axes, "Email funnel", "distinct profiles")

@@ -39,7 +39,9 @@ def _importance(settings: Settings, version: registry.Version) -> list[dict[str,
     """The version's explanations, from its artifacts in the lake."""
     lake, folder = registry.artifact_lake(settings, version)
     try:
-        return json.loads(lake.get_bytes(f"{folder}/metrics.json"))["importance"]
+        metrics = json.loads(lake.get_bytes(f"{folder}/metrics.json"))
+        importance: list[dict[str, Any]] = metrics["importance"]
+        return importance
     except (StorageError, ValueError, KeyError) as exc:
         logger.warning("no explanations for v%s: %s", version.version, exc)
         return []
@@ -125,7 +127,7 @@ def _auc_bars(version: registry.Version) -> Plot:
         axes.barh(positions, [b[1] for b in bars], color=[b[2] for b in bars])
         axes.set_yticks(positions, [b[0] for b in bars])
         axes.invert_yaxis()
-        for position, (_, value, _) in zip(positions, bars, strict=True):
+        for position, (_, value, _) in enumerate(bars):
             plots.label_bar(axes, f"{value:.3f}", value, position)
         axes.axvline(0.5, color="#555", linestyle=":", linewidth=1)
         plots.style(

@@ -69,9 +69,9 @@ def current_run(conn: psycopg.Connection) -> CurrentRun | None:
     if found is None:
         return None
     batch_id, model_name, model_version, as_of, run_id, rows = found
-    [mean_propensity] = conn.execute(
-        sql.statement(PACKAGE, "mean_propensity"), [batch_id]
-    ).fetchone()
+    [mean_propensity] = sql.single_row(
+        conn.execute(sql.statement(PACKAGE, "mean_propensity"), [batch_id])
+    )
     return CurrentRun(
         batch_id=batch_id,
         model_name=model_name,
@@ -96,9 +96,9 @@ def score_distribution(
         batch_id: The ingest batch (:attr:`CurrentRun.batch_id`).
         bins: How many bins of equal width.
     """
-    top, highest = conn.execute(
-        sql.statement(PACKAGE, "score_range"), [batch_id]
-    ).fetchone()
+    top, highest = sql.single_row(
+        conn.execute(sql.statement(PACKAGE, "score_range"), [batch_id])
+    )
     upper = max(float(top or 0.0), 1e-6)
     rows = conn.execute(
         sql.statement(PACKAGE, "score_histogram"), [upper, bins, batch_id]

@@ -358,7 +358,7 @@ def _score_chunks(
 
     workers = settings.score.workers
     with ThreadPoolExecutor(workers, thread_name_prefix="score") as pool:
-        pending: deque[Future] = deque()
+        pending: deque[Future[np.ndarray]] = deque()
         for chunk in _chunks(settings, lake, exported, loaded, scratch):
             chunk_files.append(scratch / f"chunk-{len(chunk_files):05d}.parquet")
             pending.append(pool.submit(_score_chunk, chunk, loaded, chunk_files[-1]))

@@ -282,12 +282,14 @@ def _copy_checked(
                 f"The profile store {'.'.join(relations.PROFILES_ENRICHED)} does not "
                 "exist yet: run `enrich featurize` first. Nothing was ingested."
             )
-        unknown = conn.execute(
-            sql.statement(
-                "ml.scores", "unknown_profiles", partition=psql.Identifier(*child)
-            ),
-            [EXAMPLES],
-        ).fetchone()
+        unknown = sql.single_row(
+            conn.execute(
+                sql.statement(
+                    "ml.scores", "unknown_profiles", partition=psql.Identifier(*child)
+                ),
+                [EXAMPLES],
+            )
+        )
         unique.result()
     if unknown[0]:
         raise IngestError(

@@ -32,7 +32,8 @@ class EventDraws:
     code: np.ndarray  # int32 detail code (ad, campaign, page, SKU, offer ...)
 
     def __len__(self) -> int:
-        return self.profile.shape[0]
+        count: int = self.profile.shape[0]
+        return count
 
     def take(self, mask: np.ndarray) -> EventDraws:
         """The events where ``mask`` holds."""
@@ -134,6 +135,7 @@ def _event_layout(
     )  # fmt: skip
     action = name.split(".")[-1]
     fields: dict[str, np.ndarray] = {}
+    detail: tuple[xdm.Part, ...]
     if name.startswith("advertising."):
         detail = (
             f',"advertising":{{"{action}":{{"value":1}},"adAssetReference":{{"_id":"ad-',

@@ -23,6 +23,7 @@ The world's facts are in :mod:`ml.synthetic.world`, the draws in
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 
 from ml.synthetic.simulation import ChunkSimulation
@@ -66,7 +67,7 @@ def observe(
     """
     for index in range(params.n_chunks):
         ChunkSimulation(params, behaviour or Behaviour(), index).run(
-            lambda state, index=index: on_window(index, state)
+            functools.partial(on_window, index)
         )
 
 

@@ -117,10 +117,14 @@ def pick(options: list[str], codes: np.ndarray) -> pa.StringArray:
 # and PostgreSQL's jsonb discards.
 
 
+# A part of a record layout: literal text, or a field's (name, width).
+Part = str | tuple[str, int]
+
+
 class Template:
     """A record layout: literal text with named fixed-width fields."""
 
-    def __init__(self, *parts: str | tuple[str, int]) -> None:
+    def __init__(self, *parts: Part) -> None:
         self.literal = bytearray()
         self.fields: dict[str, tuple[int, int]] = {}
         for part in parts:
@@ -156,7 +160,8 @@ def padded(options: list[str], codes: np.ndarray, suffix: str = "") -> np.ndarra
     encoded = [(option + suffix).encode() for option in options]
     width = max(len(item) for item in encoded)
     table = np.frombuffer(b"".join(item.ljust(width) for item in encoded), np.uint8)
-    return table.reshape(len(options), width)[codes]
+    rows: np.ndarray = table.reshape(len(options), width)[codes]
+    return rows
 
 
 def hex_matrix(rng: np.random.Generator, n: int) -> np.ndarray:
