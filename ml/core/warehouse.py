@@ -138,7 +138,7 @@ def start_embedded(settings: Settings) -> ServerStatus:
 
     logger.info("starting embedded PostgreSQL in %s", settings.pgdata)
     try:
-        server = pgserver.get_server(settings.pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
+        server = pgserver.get_server(settings.pgdata, cleanup_mode=None)
         if is_new:
             socket_dir = embedded_status(settings).socket_dir or settings.pgdata
             _apply_server_settings(_embedded_url(socket_dir))
