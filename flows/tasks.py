@@ -156,10 +156,7 @@ def find_trained(
     """
     found = registry.find(settings, rows.digest)
     if found is not None:
-        decision = (
-            f"v{found.version} ({found.status}) was already trained on these rows "
-            "with these parameters: nothing to train."
-        )
+        decision = registry.already_trained(found)
         get_run_logger().info(decision)
         artifacts.model_metrics(found)
         artifacts.promotion(found, decision)
@@ -180,14 +177,7 @@ def register_and_promote(
 ) -> tuple[registry.Version, str]:
     """Register a new version (or find the same one) and apply the gate."""
     logger = get_run_logger()
-    version, is_new = registry.register(settings, trained)
-    if not is_new:
-        decision = (
-            f"v{version.version} ({version.status}) was already trained on the same "
-            "data with these parameters: nothing new registered."
-        )
-    else:
-        version, decision = registry.promote(settings, version.version)
+    version, decision = registry.register_and_gate(settings, trained)
     logger.info("%s v%s: %s", version.model_name, version.version, decision)
     artifacts.promotion(version, decision)
     return version, decision

@@ -175,6 +175,30 @@ def find(settings: Settings, content_digest: str) -> Version | None:
         return _by_fingerprint(conn, settings.train.model_name, key)
 
 
+def already_trained(version: Version) -> str:
+    """The decision when these rows and parameters made a version before."""
+    return (
+        f"v{version.version} ({version.status}) was already trained on these rows "
+        "with these parameters: nothing to train."
+    )
+
+
+def register_and_gate(settings: Settings, trained: TrainedModel) -> tuple[Version, str]:
+    """Register a trained model and apply the promotion gate to it.
+
+    Returns:
+        The version and the decision: the gate's, or that the same data and
+        parameters registered this version before (nothing new registered).
+    """
+    version, is_new = register(settings, trained)
+    if is_new:
+        return promote(settings, version.version)
+    return version, (
+        f"v{version.version} ({version.status}) was already trained on the same "
+        "data with these parameters: nothing new registered."
+    )
+
+
 def artifact_folder(name: str, number: int) -> str:
     """The lake folder of a version's artifacts."""
     return f"models/{name}/v{number}"
