@@ -29,7 +29,7 @@ lint: $(VENV)
 	.venv/bin/lint-imports --no-cache
 	.venv/bin/mypy
 	ENRICH_HOME=$(CURDIR)/.enrich/lint .venv/bin/python tools/lint_sql.py
-	.venv/bin/yamllint -s enrich.yml audiences.yml dbt_project.yml profiles.yml selectors.yml prefect.yaml .yamllint models seeds macros tests/dbt
+	.venv/bin/yamllint -s enrich.yml audiences.yml predictions.yml dbt_project.yml profiles.yml selectors.yml prefect.yaml .yamllint models seeds macros tests/dbt
 
 ## bench: every benchmark (an hour or more; results in bench/results/)
 bench: bench-data bench-dbt bench-train bench-score bench-audiences bench-pipeline bench-engines bench-ceiling

@@ -64,6 +64,8 @@ COMMANDS: dict[str, Command] = {
     "model": Command("enrich.cli.model:model", prepare=None),
     "score": Command("enrich.cli.runs:score"),
     "ingest": Command("enrich.cli.scores:ingest", prepare=None),
+    "predictions validate": Command("enrich.cli.predictions:validate", prepare=None),
+    "predictions sync": Command("enrich.cli.predictions:sync", prepare=None),
     "audiences validate": Command("enrich.cli.audiences:validate", prepare=None),
     "audiences build": Command("enrich.cli.audiences:build", prepare=None),
     "audiences activate": Command("enrich.cli.audiences:activate", prepare=None),
@@ -233,6 +235,21 @@ def _add_score_commands(commands: Subcommands) -> None:
     ).set_defaults(command_name="ingest")
 
 
+def _add_prediction_commands(commands: Subcommands) -> None:
+    predictions = commands.add_parser(
+        "predictions", help="predictions in code (predictions.yml): validate, sync"
+    )
+    actions = predictions.add_subparsers(
+        dest="predictions_command", metavar="ACTION", required=True
+    )
+    actions.add_parser(
+        "validate", help="check every prediction; say if dbt_project.yml is stale"
+    ).set_defaults(command_name="predictions validate")
+    actions.add_parser(
+        "sync", help="write the compiled spec into dbt_project.yml's vars"
+    ).set_defaults(command_name="predictions sync")
+
+
 def _add_audience_commands(commands: Subcommands) -> None:
     audiences = commands.add_parser(
         "audiences", help="audiences in code: validate, size"
@@ -314,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_db_commands(commands)
     _add_data_commands(commands)
+    _add_prediction_commands(commands)
     _add_feature_commands(commands)
     _add_score_commands(commands)
     _add_audience_commands(commands)

@@ -20,47 +20,65 @@ Grammar (keywords case-insensitive)::
 
 Only the fields of :data:`FIELDS` exist; a field is compared with a value of
 its own type; a boolean field stands alone as a condition. Anything else is
-refused with the position of the error. The compiled SQL names columns with
-``psycopg.sql.Identifier`` and passes every value as a bound parameter:
-nothing a user writes is ever pasted into SQL.
+refused with the position of the error. The tokenizer, parser and syntax tree
+are the shared condition language of :mod:`ml.core.conditions`; this module
+adds the profile's fields, the two functions and the SQL. The compiled SQL
+names columns with ``psycopg.sql.Identifier`` and passes every value as a
+bound parameter: nothing a user writes is ever pasted into SQL.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ml.core.errors import EnrichError
+from ml.core import conditions
+from ml.core.conditions import (
+    MAX_DEPTH,
+    MAX_RULE_LENGTH,
+    OPERATORS,
+    Between,
+    BoolOp,
+    Compare,
+    Field,
+    Flag,
+    InList,
+    IsNull,
+    Language,
+    Node,
+    Not,
+    Parser,
+    RuleError,
+    Token,
+    tokenize,
+)
 
 if TYPE_CHECKING:
     from psycopg import sql as psql
 
-MAX_RULE_LENGTH = 2_000
-MAX_DEPTH = 32
-
-
-class RuleError(EnrichError):
-    """A rule that does not parse or type-check; says where and why."""
-
-    def __init__(self, message: str, rule: str, position: int) -> None:
-        self.position = position
-        shown = rule if len(rule) <= 120 else rule[:117] + "..."
-        caret = " " * min(position, len(shown)) + "^"
-        super().__init__(
-            f"{message} at position {position + 1}:\n    {shown}\n    {caret}"
-        )
-
-
-@dataclass(frozen=True)
-class Field:
-    """A field a rule may use: its column in the enriched profile and type."""
-
-    name: str
-    column: str
-    kind: str  # number | text | boolean
-    description: str
-
+__all__ = [
+    "FIELDS",
+    "FUNCTIONS",
+    "LANGUAGE",
+    "MAX_DEPTH",
+    "MAX_RULE_LENGTH",
+    "OPERATORS",
+    "Between",
+    "BoolOp",
+    "Compare",
+    "Field",
+    "Flag",
+    "InList",
+    "IsNull",
+    "Not",
+    "Percent",
+    "RuleError",
+    "Token",
+    "compile_rule",
+    "parse",
+    "to_sql",
+    "tokenize",
+]
 
 FIELDS: dict[str, Field] = {
     field.name: field
@@ -90,227 +108,21 @@ FIELDS: dict[str, Field] = {
     )
 }
 FUNCTIONS = ("top_percent", "bottom_percent")
-KEYWORDS = ("and", "or", "not", "in", "is", "null", "between", "true", "false")
-OPERATORS = {"=": "=", "==": "=", "!=": "<>", "<>": "<>", "<": "<", "<=": "<="}
-OPERATORS.update({">": ">", ">=": ">="})
-
-_TOKEN = re.compile(
-    r"""
-    (?P<space>\s+)
-  | (?P<number>-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?)
-  | (?P<string>'(?:[^']|'')*')
-  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op><=|>=|<>|!=|==|=|<|>)
-  | (?P<punct>[(),])
-    """,
-    re.VERBOSE,
-)
+LANGUAGE = Language(FIELDS, noun="rule", functions=FUNCTIONS)
 
 
 @dataclass(frozen=True)
-class Token:
-    """One token and where it starts in the rule."""
-
-    kind: str  # number | string | name | keyword | op | punct | end
-    text: str
-    position: int
-
-
-# -- syntax tree ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Compare:
-    """``field op value``."""
-
-    field: Field
-    op: str
-    value: Any
-
-
-@dataclass(frozen=True)
-class InList:
-    """``field [not] in (values)``."""
-
-    field: Field
-    values: tuple[Any, ...]
-    negated: bool
-
-
-@dataclass(frozen=True)
-class Between:
-    """``field between low and high`` (inclusive)."""
-
-    field: Field
-    low: Any
-    high: Any
-
-
-@dataclass(frozen=True)
-class IsNull:
-    """``field is [not] null``."""
-
-    field: Field
-    negated: bool
-
-
-@dataclass(frozen=True)
-class Flag:
-    """A boolean field standing alone."""
-
-    field: Field
-
-
-@dataclass(frozen=True)
-class Percent:
+class Percent(Node):
     """``top_percent(n)`` or ``bottom_percent(n)`` of the scoring run."""
 
     function: str
     value: float
 
 
-@dataclass(frozen=True)
-class Not:
-    """``not expr``."""
+class _RuleParser(Parser):
+    """The shared parser, with the audience functions."""
 
-    item: Any
-
-
-@dataclass(frozen=True)
-class BoolOp:
-    """``a and b ...`` or ``a or b ...``."""
-
-    op: str
-    items: tuple[Any, ...]
-
-
-# -- parsing --------------------------------------------------------------------
-
-
-def tokenize(rule: str) -> list[Token]:
-    """The rule's tokens, ending with an ``end`` token.
-
-    Raises:
-        RuleError: A character that belongs to no token (or an open quote).
-    """
-    tokens = []
-    position = 0
-    while position < len(rule):
-        match = _TOKEN.match(rule, position)
-        if match is None:
-            char = rule[position]
-            reason = (
-                "unterminated text value (close it with ')"
-                if char == "'"
-                else f"unexpected character {char!r}"
-            )
-            raise RuleError(reason, rule, position)
-        kind = match.lastgroup or ""
-        text = match.group()
-        if kind == "name" and text.lower() in KEYWORDS:
-            kind, text = "keyword", text.lower()
-        if kind != "space":
-            tokens.append(Token(kind, text, position))
-        position = match.end()
-    tokens.append(Token("end", "", len(rule)))
-    return tokens
-
-
-class _Parser:
-    def __init__(self, rule: str) -> None:
-        self.rule = rule
-        self.tokens = tokenize(rule)
-        self.index = 0
-        self.depth = 0
-
-    @property
-    def token(self) -> Token:
-        return self.tokens[self.index]
-
-    def fail(self, message: str, token: Token | None = None) -> RuleError:
-        token = token or self.token
-        return RuleError(message, self.rule, token.position)
-
-    def take(self) -> Token:
-        token = self.token
-        self.index += 1
-        return token
-
-    def accept(self, kind: str, text: str | None = None) -> Token | None:
-        if self.token.kind == kind and (text is None or self.token.text == text):
-            return self.take()
-        return None
-
-    def expect(self, kind: str, text: str, what: str) -> Token:
-        token = self.accept(kind, text)
-        if token is None:
-            raise self.fail(f"expected {what}, found {self._describe(self.token)}")
-        return token
-
-    @staticmethod
-    def _describe(token: Token) -> str:
-        return "the end of the rule" if token.kind == "end" else repr(token.text)
-
-    def parse(self) -> Any:
-        if not self.rule.strip():
-            raise RuleError("the rule is empty", self.rule, 0)
-        node = self.parse_or()
-        if self.token.kind != "end":
-            raise self.fail(
-                f"expected 'and', 'or' or the end, found {self._describe(self.token)}"
-            )
-        return node
-
-    def nested(self) -> None:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise self.fail(f"the rule nests deeper than {MAX_DEPTH} levels")
-
-    def parse_or(self) -> Any:
-        items = [self.parse_and()]
-        while self.accept("keyword", "or"):
-            items.append(self.parse_and())
-        return items[0] if len(items) == 1 else BoolOp("or", tuple(items))
-
-    def parse_and(self) -> Any:
-        items = [self.parse_not()]
-        while self.accept("keyword", "and"):
-            items.append(self.parse_not())
-        return items[0] if len(items) == 1 else BoolOp("and", tuple(items))
-
-    def parse_not(self) -> Any:
-        if self.accept("keyword", "not"):
-            self.nested()
-            node = Not(self.parse_not())
-            self.depth -= 1
-            return node
-        return self.parse_primary()
-
-    def parse_primary(self) -> Any:
-        if self.accept("punct", "("):
-            self.nested()
-            node = self.parse_or()
-            self.expect("punct", ")", "')'")
-            self.depth -= 1
-            return node
-        token = self.token
-        if token.kind != "name":
-            raise self.fail(
-                f"expected a field or a function, found {self._describe(token)}"
-            )
-        self.take()
-        if token.text in FUNCTIONS:
-            return self.parse_call(token)
-        field = FIELDS.get(token.text)
-        if field is None:
-            raise self.fail(
-                f"unknown field {token.text!r} (fields: {', '.join(sorted(FIELDS))}; "
-                f"functions: {', '.join(FUNCTIONS)})",
-                token,
-            )
-        return self.parse_condition(field, token)
-
-    def parse_call(self, name: Token) -> Percent:
+    def parse_call(self, name: Token) -> Node:
         self.expect("punct", "(", f"'(' after {name.text}")
         token = self.token
         value = self.parse_value()
@@ -321,80 +133,6 @@ class _Parser:
         self.expect("punct", ")", "')'")
         return Percent(name.text, value)
 
-    def parse_condition(self, field: Field, name: Token) -> Any:
-        token = self.token
-        if token.kind == "op":
-            self.take()
-            value = self.typed_value(field)
-            op = OPERATORS[token.text]
-            if field.kind != "number" and op not in ("=", "<>"):
-                raise self.fail(f"{field.name} is {field.kind}: use = or <>", token)
-            return Compare(field, op, value)
-        negated = False
-        if token.kind == "keyword" and token.text == "not":
-            self.take()
-            negated = True
-            if not (self.token.kind == "keyword" and self.token.text == "in"):
-                raise self.fail("expected 'in' after 'not'")
-        if self.accept("keyword", "in"):
-            self.expect("punct", "(", "'(' after in")
-            values = [self.typed_value(field)]
-            while self.accept("punct", ","):
-                values.append(self.typed_value(field))
-            self.expect("punct", ")", "')' or ','")
-            return InList(field, tuple(values), negated)
-        if self.accept("keyword", "between"):
-            if field.kind != "number":
-                raise self.fail(
-                    f"{field.name} is {field.kind}: between needs a number", token
-                )
-            low = self.typed_value(field)
-            self.expect("keyword", "and", "'and' in between ... and ...")
-            return Between(field, low, self.typed_value(field))
-        if self.accept("keyword", "is"):
-            negated = bool(self.accept("keyword", "not"))
-            self.expect("keyword", "null", "'null' after is")
-            return IsNull(field, negated)
-        if field.kind == "boolean":
-            return Flag(field)
-        raise self.fail(
-            f"{field.name} is {field.kind}: compare it with a value "
-            "(=, <>, <, <=, >, >=, in, between, is null)",
-            name,
-        )
-
-    def parse_value(self) -> Any:
-        token = self.take()
-        if token.kind == "number":
-            return float(token.text)
-        if token.kind == "string":
-            return token.text[1:-1].replace("''", "'")
-        if token.kind == "keyword" and token.text in ("true", "false"):
-            return token.text == "true"
-        raise self.fail(f"expected a value, found {self._describe(token)}", token)
-
-    def typed_value(self, field: Field) -> Any:
-        token = self.token
-        value = self.parse_value()
-        kind = (
-            "boolean"
-            if isinstance(value, bool)
-            else "number"
-            if isinstance(value, float)
-            else "text"
-        )
-        if kind != field.kind:
-            raise self.fail(
-                f"{field.name} is {field.kind}, not {kind}: "
-                + {
-                    "number": "write a number such as 0.2",
-                    "text": "quote text values, e.g. 'US'",
-                    "boolean": "write true or false",
-                }[field.kind],
-                token,
-            )
-        return value
-
 
 def parse(rule: str) -> Any:
     """The syntax tree of a rule.
@@ -402,11 +140,7 @@ def parse(rule: str) -> Any:
     Raises:
         RuleError: The rule does not parse or uses a field wrongly.
     """
-    if len(rule) > MAX_RULE_LENGTH:
-        raise RuleError(
-            f"the rule is longer than {MAX_RULE_LENGTH} characters", rule, 0
-        )
-    return _Parser(rule).parse()
+    return conditions.parse(rule, LANGUAGE, _RuleParser)
 
 
 # -- SQL --------------------------------------------------------------------------

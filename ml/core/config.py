@@ -148,6 +148,14 @@ class AudienceSettings(BaseModel):
     value_per_conversion: float | None = Field(None, gt=0)
 
 
+class PredictionSettings(BaseModel):
+    """Where the predictions (targets, kinds, windows) are defined."""
+
+    # The prediction spec (relative paths: beside enrich.yml); validated by
+    # `enrich predictions validate`, compiled into dbt's var `predictions`.
+    file: Path = Path("predictions.yml")
+
+
 FLOW_NAMES = ("load", "featurize", "train", "score", "activate", "refresh", "pipeline")
 
 
@@ -211,6 +219,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = RegistrySettings()
     score: ScoreSettings = ScoreSettings()
     audiences: AudienceSettings = AudienceSettings()
+    predictions: PredictionSettings = PredictionSettings()
     orchestration: OrchestrationSettings = OrchestrationSettings()
 
     @field_validator("database_url", mode="before")
@@ -260,6 +269,12 @@ class Settings(BaseSettings):
     def audiences_file(self) -> Path:
         """The audience definitions file, resolved against the project folder."""
         path = self.audiences.file.expanduser()
+        return path if path.is_absolute() else self.project_dir / path
+
+    @property
+    def predictions_file(self) -> Path:
+        """The prediction spec file, resolved against the project folder."""
+        path = self.predictions.file.expanduser()
         return path if path.is_absolute() else self.project_dir / path
 
     @property

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ml.core import relations, sql, warehouse
+from ml.core import predictions, relations, sql, warehouse
 from ml.core.config import Settings
 from ml.core.engines import Engine, EngineError, check_installed, release
 from ml.core.errors import EnrichError
@@ -252,6 +252,9 @@ def featurize(
 
     Returns:
         The ``dbt build`` outcome.
+
+    Raises:
+        PredictionError: ``predictions.yml`` does not validate (before dbt runs).
     """
     engine = _engine(target or settings.featurize.target)
     if engine.reads_lake:
@@ -264,7 +267,9 @@ def featurize(
         command += ["--select", *select]
     if selector:
         command += ["--selector", selector]
-    dbt_vars = dict(dbt_vars or {})
+    # The prediction spec of predictions.yml, not dbt_project.yml's copy
+    # (which may be stale); a caller's own vars win.
+    dbt_vars = {**predictions.dbt_vars(settings), **(dbt_vars or {})}
     percent = sample_percent(settings)
     if percent < 100:
         for name in SAMPLED_VARS:

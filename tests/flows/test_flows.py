@@ -168,7 +168,7 @@ def test_a_failing_dbt_test_stops_the_flow_before_training(
     project = tmp_path / "project"
     project.mkdir()
     names = ("dbt_project.yml", "profiles.yml", "selectors.yml", "enrich.yml")
-    for name in (*names, "audiences.yml"):
+    for name in (*names, "audiences.yml", "predictions.yml"):
         shutil.copy(settings.project_dir / name, project / name)
     for folder in ("models", "macros", "seeds", "tests/dbt"):
         shutil.copytree(settings.project_dir / folder, project / folder)

@@ -164,7 +164,7 @@ def test_the_point_in_time_test_fails_on_a_model_that_peeks(built, settings, tmp
     project = tmp_path / "project"
     for name in ("models", "macros", "seeds", "tests"):
         shutil.copytree(settings.project_dir / name, project / name)
-    for name in ("dbt_project.yml", "profiles.yml"):
+    for name in ("dbt_project.yml", "profiles.yml", "predictions.yml"):
         shutil.copy(settings.project_dir / name, project / name)
     model = project / "models" / "marts" / "ml" / "ml_features.sql"
     honest = "profile_buckets.bucket_end_at <= spine.cutoff_at"
