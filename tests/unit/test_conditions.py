@@ -147,3 +147,9 @@ def test_nesting_and_length_are_bounded():
         conditions.parse("(" * 40 + "sku = 'a'" + ")" * 40, TARGET)
     with pytest.raises(conditions.RuleError, match="condition is longer than"):
         conditions.parse("sku = 'a' or " * 200 + "sku = 'a'", TARGET)
+
+
+def test_whole_numbers_compile_to_integers():
+    """The dbt macros render numbers as written: 50, not 50.0."""
+    assert type(node("order_total > 50")["value"]) is int
+    assert type(node("order_total > 50.5")["value"]) is float
