@@ -13,7 +13,14 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -112,12 +119,30 @@ class TrainSettings(BaseModel):
     # standard errors are tiny well before). None = no limit.
     max_training_rows: int | None = Field(500_000, ge=1_000)
     max_holdout_rows: int | None = Field(300_000, ge=1_000)
-    # The baselines and the shuffled-label run fit on at most this many rows.
+    # The baselines and the leakage audit's permutation test fit on at most
+    # this many training rows.
     baseline_max_rows: int = Field(250_000, ge=1_000)
+    # Leakage audit (ml/model/leakage.py): a feature whose holdout AUC alone
+    # reaches leakage_max_feature_auc fails training unless allowed; a model
+    # fitted on labels permuted jointly over train and holdout (trees:
+    # leakage_null_iterations) fails it when its holdout AUC's two-sided
+    # p-value under the exact Mann-Whitney null is below leakage_null_alpha.
     leakage_max_feature_auc: float = Field(0.95, gt=0.5, le=1)
     leakage_allowed_features: list[str] = []
-    shuffled_auc_tolerance: float = Field(0.05, gt=0, lt=0.5)
+    leakage_null_alpha: float = Field(1e-4, gt=0, lt=0.5)
+    leakage_null_iterations: int = Field(50, ge=1)
     shap_sample_rows: int = Field(5_000, ge=100)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_keys(cls, values: Any) -> Any:
+        if isinstance(values, dict) and "shuffled_auc_tolerance" in values:
+            raise ValueError(
+                "train.shuffled_auc_tolerance was replaced by "
+                "train.leakage_null_alpha (the permutation test's p-value "
+                "level, default 1e-4): remove the old key"
+            )
+        return values
 
 
 class RegistrySettings(BaseModel):

@@ -1,7 +1,7 @@
 """CatBoost on the split: the pools of its parts and the fit.
 
 Shared by the training (:mod:`ml.model.train`) and the leakage audit's
-shuffled-label run (:mod:`ml.model.audit`). CatBoost gets the categorical
+permutation test (:mod:`ml.model.leakage`). CatBoost gets the categorical
 columns as categorical features.
 """
 
@@ -48,7 +48,7 @@ def fit_catboost(
 ) -> CatBoostClassifier:
     """Fit CatBoost on the training part, early-stopped on the validation part.
 
-    With ``labels`` (the shuffled-label run) there is no early stopping:
+    With ``labels`` (the permuted-label run) there is no early stopping:
     choosing the best iteration on real validation labels would let them in.
 
     Args:

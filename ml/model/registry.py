@@ -282,7 +282,7 @@ def model_card(name: str, number: int, trained: TrainedModel) -> str:
         "## Leakage audit",
         f"- Highest single-feature AUC: {leak['max_single_feature_auc']:.3f}; "
         f"flagged: {leak['flagged_features'] or 'none'}",
-        f"- Shuffled-label AUC: {leak['shuffled_label_auc']:.3f}",
+        *_permutation_lines(leak),
         "",
         "## Most important features (mean |SHAP|)",
         *(
@@ -292,6 +292,21 @@ def model_card(name: str, number: int, trained: TrainedModel) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _permutation_lines(leak: dict[str, Any]) -> list[str]:
+    """The audit's thresholded features, permutation test and reasons."""
+    null = leak["permutation_test"]
+    deciding = leak["deciding_features"]
+    return [
+        f"- At or above {leak['max_feature_auc']}: "
+        + (", ".join(f"{k} {v:.3f}" for k, v in deciding.items()) or "none")
+        + f" (allowed: {leak['allowed_features'] or 'none'})",
+        f"- Permutation test ({null['method']}): AUC {null['auc']:.3f}, "
+        f"null 0.5 +/- {null['null_sd']:.3f}, p = {null['p_value']:.3g} "
+        f"(fails below {null['alpha']:g})",
+        f"- {'Passed' if leak['passed'] else 'Failed: ' + '; '.join(leak['reasons'])}",
+    ]
 
 
 def versions(settings: Settings, name: str | None = None) -> list[Version]:

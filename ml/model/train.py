@@ -4,9 +4,9 @@ Trains on the training rows (:mod:`ml.model.frames`: the latest complete
 export, split by time). Positives are reweighted while fitting CatBoost
 (:mod:`ml.model.fit`) and the probabilities recalibrated (Platt) on the
 validation slice, so scores stay usable as probabilities. Every training also
-fits two baselines on the same split and runs a leakage audit
-(:mod:`ml.model.audit`), and, on synthetic data, measures the oracle's AUC on
-the same holdout rows (:mod:`ml.model.evaluate`).
+fits two baselines on the same split (:mod:`ml.model.audit`), runs a
+leakage audit (:mod:`ml.model.leakage`), and, on synthetic data, measures the
+oracle's AUC on the same holdout rows (:mod:`ml.model.evaluate`).
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ import pandas as pd
 
 from ml.core.config import Settings, TrainSettings
 from ml.features import export
-from ml.model.audit import baselines, leakage_audit
+from ml.model.audit import baselines
 from ml.model.evaluate import evaluate, oracle_auc
 from ml.model.fit import fit_catboost, pool
 from ml.model.frames import LABEL, Split, TrainError, TrainingRows, split, training_rows
+from ml.model.leakage import leakage_audit
 
 if TYPE_CHECKING:
     from catboost import CatBoostClassifier
@@ -127,16 +128,15 @@ def _require_passed(leakage: dict[str, Any]) -> None:
     """Raise when the leakage audit failed.
 
     Raises:
-        TrainError: Which features decide the label, and the shuffled AUC.
+        TrainError: Each reason of the audit (features deciding the label
+            alone, a permutation test off its null).
     """
     if not leakage["passed"]:
         raise TrainError(
-            "Leakage audit failed: features deciding the label alone: "
-            f"{leakage['flagged_features'] or 'none'}; "
-            f"shuffled-label AUC {leakage['shuffled_label_auc']:.3f} "
-            "(must be 0.5 +/- "
-            f"{leakage['shuffled_auc_allowed_deviation']:.3f}). "
-            "Fix the features, or list a feature in train.leakage_allowed_features."
+            "Leakage audit failed: "
+            + "; ".join(leakage["reasons"])
+            + ". Fix the features (a feature computed from the label window "
+            "leaks), or list a feature in train.leakage_allowed_features."
         )
 
 

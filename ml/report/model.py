@@ -96,14 +96,32 @@ def model_section(settings: Settings, scores: scores_read.CurrentRun | None) -> 
                 ["top-decile lift", f"{m['top_decile_lift']:.2f}"],
                 ["base rate", f"{m['base_rate']:.4f}"],
                 ["oracle ROC AUC", "n/a" if oracle is None else f"{oracle:.4f}"],
-                [
-                    "shuffled-label AUC (leakage audit)",
-                    f"{version.leakage.get('shuffled_label_auc', float('nan')):.4f}",
-                ],
+                *_leakage_rows(version.leakage),
             ],
         )
     )
     return section
+
+
+def _leakage_rows(leakage: dict[str, Any]) -> list[list[str]]:
+    """The leakage audit's rows of the metrics table (older versions: none)."""
+    null = leakage.get("permutation_test")
+    if null is None:
+        return []
+    deciding = leakage.get("deciding_features", {})
+    verdict = "passed" if leakage["passed"] else "; ".join(leakage["reasons"])
+    return [
+        [
+            f"features with AUC alone >= {leakage['max_feature_auc']} (leakage)",
+            ", ".join(f"{k} {v:.3f}" for k, v in deciding.items()) or "none",
+        ],
+        [
+            "permuted-label AUC (leakage audit)",
+            f"{null['auc']:.4f} (null 0.5 +/- {null['null_sd']:.4f}, "
+            f"p = {null['p_value']:.3g})",
+        ],
+        ["leakage audit", verdict],
+    ]
 
 
 def _auc_bars(version: registry.Version) -> Plot:
@@ -117,9 +135,9 @@ def _auc_bars(version: registry.Version) -> Plot:
             bars.append((label, version.baselines[name]["roc_auc"], plots.BASELINE))
     if m.get("oracle_auc") is not None:
         bars.append(("oracle (true p)", m["oracle_auc"], plots.ORACLE))
-    shuffled = version.leakage.get("shuffled_label_auc")
-    if shuffled is not None:
-        bars.append(("shuffled labels", shuffled, plots.NEGATIVE))
+    null = version.leakage.get("permutation_test")
+    if null is not None:
+        bars.append(("permuted labels", null["auc"], plots.NEGATIVE))
 
     def draw(figure: Any) -> None:
         axes = figure.subplots()
@@ -139,7 +157,7 @@ def _auc_bars(version: registry.Version) -> Plot:
     return plots.plot(
         "Model against baselines",
         "ROC AUC on the same holdout rows. The oracle scores with the generator's "
-        "true probabilities (the ceiling); shuffled labels must sit near 0.5.",
+        "true probabilities (the ceiling); permuted labels must sit near 0.5.",
         draw,
         height=0.4 * len(bars) + 1.2,
     )

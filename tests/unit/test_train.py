@@ -1,4 +1,4 @@
-"""Training pieces on hand-made data: metrics, split, leakage audit."""
+"""Training pieces on hand-made data: metrics, split, sampling, digest."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ml.core.config import TrainSettings
-from ml.model import audit, evaluate, frames
+from ml.model import evaluate, frames
 
 
 def test_perfect_scores_give_perfect_metrics():
@@ -113,21 +113,6 @@ def test_a_large_training_set_is_sampled_by_whole_profiles():
     kept = frames.training_sample(keys, capped)(table).to_pandas()
     assert 0.4 * latest < (kept["cutoff_at"] == holdout).sum() < 0.6 * latest
     assert (kept["cutoff_at"] < holdout).sum() == earlier
-
-
-def test_leakage_audit_flags_a_feature_that_is_the_label():
-    settings = TrainSettings(iterations=30, thread_count=1)
-    honest = audit.leakage_audit(frames.split(frame(), settings), settings)
-    assert honest["passed"] and not honest["flagged_features"]
-    leaky = audit.leakage_audit(frames.split(frame(leak=True), settings), settings)
-    assert leaky["flagged_features"] == ["converted_later"]
-    assert not leaky["passed"]
-    allowed = settings.model_copy(
-        update={"leakage_allowed_features": ["converted_later"]}
-    )
-    assert audit.leakage_audit(frames.split(frame(leak=True), allowed), allowed)[
-        "passed"
-    ]
 
 
 def test_content_digest_ignores_row_order_but_not_content():
