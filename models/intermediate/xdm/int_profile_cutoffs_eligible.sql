@@ -1,8 +1,17 @@
 {{ config(materialized='table') }}
 
-{#- The spine: one row per (profile, cutoff) where the profile is eligible,
-    i.e. seen at least once before the cutoff and not converted before it.
-    Training and scoring rows come from this one spine. -#}
+{#- The spine: one row per (prediction, profile, cutoff) where the profile
+    is eligible for the prediction, by its kind: seen at least once before
+    the cutoff and
+    - first: no target event before it;
+    - repeat: with previous_only, at least one target event before it;
+    - churn: at least one target event (of event_type, any when null) in
+      the active_days before it.
+    Training and scoring rows of every prediction come from this one spine.
+    Target events come from the buckets: cutoffs and cutoff - active_days
+    are bucket bounds (int_feature_buckets). -#}
+
+{%- set predictions = prediction_spec() %}
 
 with
 
@@ -10,8 +19,7 @@ profiles as (
 
     select
         profile_id,
-        first_seen_at,
-        first_converted_at
+        first_seen_at
 
     from {{ ref('int_profiles_resolved') }}
 
@@ -20,6 +28,7 @@ profiles as (
 cutoffs as (
 
     select
+        prediction_name,
         cutoff_at,
         cutoff_number,
         is_scoring_cutoff,
@@ -30,9 +39,40 @@ cutoffs as (
 
 ),
 
-final as (
+profile_buckets as (
 
     select
+        profile_id,
+        bucket_start_at,
+        bucket_end_at,
+        {%- for prediction in predictions %}
+        count_target_{{ prediction.name }},
+        first_target_{{ prediction.name }}_at{{ "," if not loop.last }}
+        {%- endfor %}
+
+    from {{ ref('int_profile_buckets_aggregated') }}
+
+),
+
+first_targets as (
+
+    select
+        profile_id,
+        {%- for prediction in predictions %}
+        min(first_target_{{ prediction.name }}_at)
+            as first_target_{{ prediction.name }}_at{{ "," if not loop.last }}
+        {%- endfor %}
+
+    from profile_buckets
+
+    group by profile_id
+
+),
+
+seen as (
+
+    select
+        cutoffs.prediction_name,
         profiles.profile_id,
         cutoffs.cutoff_at,
         cutoffs.cutoff_number,
@@ -44,12 +84,62 @@ final as (
 
     cross join cutoffs
 
+    where profiles.first_seen_at < cutoffs.cutoff_at
+
+),
+
+{%- for prediction in predictions %}
+{%- set name = prediction.name %}
+{%- set first_target = 'first_targets.first_target_' ~ name ~ '_at' %}
+
+eligible_{{ name }} as (
+
+    select seen.*
+
+    from seen
+
+    {%- if prediction.kind == 'churn' %}
+
     where
-        profiles.first_seen_at < cutoffs.cutoff_at
-        and (
-            profiles.first_converted_at is null
-            or profiles.first_converted_at >= cutoffs.cutoff_at
+        seen.prediction_name = {{ render_literal(name) }}
+        and exists (
+            select 1
+            from profile_buckets
+            where
+                profile_buckets.profile_id = seen.profile_id
+                and profile_buckets.count_target_{{ name }} > 0
+                and profile_buckets.bucket_end_at <= seen.cutoff_at
+                and profile_buckets.bucket_start_at
+                >= {{ add_days('seen.cutoff_at', -(prediction.active_days | int)) }}
         )
+    {%- else %}
+
+    left join first_targets
+        on seen.profile_id = first_targets.profile_id
+
+    where
+        seen.prediction_name = {{ render_literal(name) }}
+        {%- if prediction.kind == 'first' %}
+        and (
+            {{ first_target }} is null
+            or {{ first_target }} >= seen.cutoff_at
+        )
+        {%- elif prediction.previous_only %}
+        and {{ first_target }} < seen.cutoff_at
+        {%- endif %}
+    {%- endif %}
+
+),
+{%- endfor %}
+
+final as (
+
+    {%- for prediction in predictions %}
+    select * from eligible_{{ prediction.name }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 
 )
 
