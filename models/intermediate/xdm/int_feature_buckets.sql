@@ -14,13 +14,13 @@
 {%- set windows = var('feature_windows_days') -%}
 {%- set lookbacks = windows | list -%}
 {%- set spans = [] -%}
-{%- for prediction in prediction_spec() -%}
-    {%- if prediction.kind == 'churn' -%}
-        {%- do lookbacks.append(prediction.active_days | int) -%}
-    {%- endif -%}
-    {%- do spans.append(prediction.gap_days | int + prediction.horizon_days | int
-        + (prediction.training_cutoffs | int - 1) * prediction.cutoff_step_days | int) -%}
-{%- endfor -%}
+{%- for prediction in prediction_spec() %}
+{%- if prediction.kind == 'churn' %}
+{%- do lookbacks.append(prediction.active_days | int) %}
+{%- endif %}
+{%- do spans.append(prediction.gap_days | int + prediction.horizon_days | int
+    + (prediction.training_cutoffs | int - 1) * prediction.cutoff_step_days | int) %}
+{%- endfor %}
 {%- set lookbacks = lookbacks | unique | list -%}
 {%- set oldest_bound_days = spans | max + lookbacks | max -%}
 

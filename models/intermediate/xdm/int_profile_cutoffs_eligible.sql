@@ -42,13 +42,13 @@ cutoffs as (
 profile_buckets as (
 
     select
-        profile_id,
-        bucket_start_at,
-        bucket_end_at,
         {%- for prediction in predictions %}
         count_target_{{ prediction.name }},
-        first_target_{{ prediction.name }}_at{{ "," if not loop.last }}
+        first_target_{{ prediction.name }}_at,
         {%- endfor %}
+        profile_id,
+        bucket_start_at,
+        bucket_end_at
 
     from {{ ref('int_profile_buckets_aggregated') }}
 
@@ -57,11 +57,11 @@ profile_buckets as (
 first_targets as (
 
     select
-        profile_id,
         {%- for prediction in predictions %}
         min(first_target_{{ prediction.name }}_at)
-            as first_target_{{ prediction.name }}_at{{ "," if not loop.last }}
+            as first_target_{{ prediction.name }}_at,
         {%- endfor %}
+        profile_id
 
     from profile_buckets
 
@@ -78,11 +78,20 @@ seen as (
         cutoffs.cutoff_number,
         cutoffs.is_scoring_cutoff,
         cutoffs.label_window_start_at,
-        cutoffs.label_window_end_at
+        cutoffs.label_window_end_at,
+        case cutoffs.prediction_name
+            {%- for prediction in predictions %}
+            when {{ render_literal(prediction.name) }}
+                then first_targets.first_target_{{ prediction.name }}_at
+            {%- endfor %}
+        end as first_target_at
 
     from profiles
 
     cross join cutoffs
+
+    left join first_targets
+        on profiles.profile_id = first_targets.profile_id
 
     where profiles.first_seen_at < cutoffs.cutoff_at
 
@@ -90,19 +99,17 @@ seen as (
 
 {%- for prediction in predictions %}
 {%- set name = prediction.name %}
-{%- set first_target = 'first_targets.first_target_' ~ name ~ '_at' %}
-
-eligible_{{ name }} as (
-
-    select seen.*
-
-    from seen
-
-    {%- if prediction.kind == 'churn' %}
-
-    where
-        seen.prediction_name = {{ render_literal(name) }}
-        and exists (
+{%- set first_target = 'seen.first_target_at' %}
+{%- if prediction.kind == 'first' %}
+{%- set rule = '(' ~ first_target ~ ' is null or ' ~ first_target
+    ~ ' >= seen.cutoff_at)' %}
+{%- elif prediction.kind == 'repeat' and prediction.previous_only %}
+{%- set rule = first_target ~ ' < seen.cutoff_at' %}
+{%- elif prediction.kind == 'repeat' %}
+{%- set rule = 'true' %}
+{%- else %}
+{%- set rule -%}
+exists (
             select 1
             from profile_buckets
             where
@@ -112,22 +119,25 @@ eligible_{{ name }} as (
                 and profile_buckets.bucket_start_at
                 >= {{ add_days('seen.cutoff_at', -(prediction.active_days | int)) }}
         )
-    {%- else %}
+{%- endset %}
+{%- endif %}
 
-    left join first_targets
-        on seen.profile_id = first_targets.profile_id
+eligible_{{ name }} as (
+
+    select
+        seen.prediction_name,
+        seen.profile_id,
+        seen.cutoff_at,
+        seen.cutoff_number,
+        seen.is_scoring_cutoff,
+        seen.label_window_start_at,
+        seen.label_window_end_at
+
+    from seen
 
     where
         seen.prediction_name = {{ render_literal(name) }}
-        {%- if prediction.kind == 'first' %}
-        and (
-            {{ first_target }} is null
-            or {{ first_target }} >= seen.cutoff_at
-        )
-        {%- elif prediction.previous_only %}
-        and {{ first_target }} < seen.cutoff_at
-        {%- endif %}
-    {%- endif %}
+        and {{ rule }}
 
 ),
 {%- endfor %}
@@ -135,10 +145,21 @@ eligible_{{ name }} as (
 final as (
 
     {%- for prediction in predictions %}
-    select * from eligible_{{ prediction.name }}
+    select
+        prediction_name,
+        profile_id,
+        cutoff_at,
+        cutoff_number,
+        is_scoring_cutoff,
+        label_window_start_at,
+        label_window_end_at
+
+    from eligible_{{ prediction.name }}
     {%- if not loop.last %}
+
     union all
-    {%- endif %}
+
+    {% endif %}
     {%- endfor %}
 
 )

@@ -88,6 +88,17 @@ behaviour as (
             as count_{{ row[1] }}_total,
         max(profile_buckets.last_{{ row[1] }}_at) as last_{{ row[1] }}_at,
         {%- endfor %}
+        {%- for prediction in predictions %}
+        {%- set target = 'target_' ~ prediction.name %}
+        {%- for days in windows %}
+        coalesce(sum(profile_buckets.count_{{ target }}) filter (
+            where profile_buckets.bucket_start_at >= spine.window_{{ days }}d_start_at
+        ), 0) as count_{{ target }}_{{ days }}d,
+        {%- endfor %}
+        coalesce(sum(profile_buckets.count_{{ target }}), 0)
+            as count_{{ target }}_total,
+        max(profile_buckets.last_{{ target }}_at) as last_{{ target }}_at,
+        {%- endfor %}
         {%- for days in windows %}
         coalesce(sum(profile_buckets.count_events) filter (
             where profile_buckets.bucket_start_at >= spine.window_{{ days }}d_start_at
@@ -101,19 +112,7 @@ behaviour as (
         coalesce(sum(profile_buckets.count_events), 0) as count_events_total,
         coalesce(sum(profile_buckets.count_active_days), 0)
             as count_active_days_total,
-        max(profile_buckets.last_event_at) as last_event_at,
-        {%- for prediction in predictions %}
-        {%- set target = 'target_' ~ prediction.name %}
-        {%- for days in windows %}
-        coalesce(sum(profile_buckets.count_{{ target }}) filter (
-            where profile_buckets.bucket_start_at >= spine.window_{{ days }}d_start_at
-        ), 0) as count_{{ target }}_{{ days }}d,
-        {%- endfor %}
-        coalesce(sum(profile_buckets.count_{{ target }}), 0)
-            as count_{{ target }}_total,
-        max(profile_buckets.last_{{ target }}_at) as last_{{ target }}_at
-        {{- "," if not loop.last }}
-        {%- endfor %}
+        max(profile_buckets.last_event_at) as last_event_at
 
     from spine
 

@@ -30,12 +30,12 @@ spine as (
 profile_buckets as (
 
     select
+        {%- for prediction in predictions %}
+        first_target_{{ prediction.name }}_at,
+        {%- endfor %}
         profile_id,
         bucket_start_at,
-        bucket_end_at,
-        {%- for prediction in predictions %}
-        first_target_{{ prediction.name }}_at{{ "," if not loop.last }}
-        {%- endfor %}
+        bucket_end_at
 
     from {{ ref('int_profile_buckets_aggregated') }}
 
@@ -76,9 +76,9 @@ final as (
         spine.label_window_end_at,
         case spine.prediction_name
             {%- for prediction in predictions %}
+            {%- set test = 'is null' if prediction.kind == 'churn' else 'is not null' %}
             when {{ render_literal(prediction.name) }}
-                then targets_in_window.first_target_at is
-                {{- " null" if prediction.kind == 'churn' else " not null" }}
+                then targets_in_window.first_target_at {{ test }}
             {%- endfor %}
         end as label,
         targets_in_window.first_target_at
