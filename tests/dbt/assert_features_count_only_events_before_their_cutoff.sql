@@ -14,6 +14,7 @@ with
 features as (
 
     select
+        prediction_name,
         profile_id,
         cutoff_at,
         count_events_7d,
@@ -47,6 +48,7 @@ events as (
 recounted as (
 
     select
+        features.prediction_name,
         features.profile_id,
         features.cutoff_at,
         count(events.event_at) as count_events_total,
@@ -65,13 +67,14 @@ recounted as (
             features.profile_id = events.profile_id
             and events.event_at < features.cutoff_at
 
-    group by features.profile_id, features.cutoff_at
+    group by features.prediction_name, features.profile_id, features.cutoff_at
 
 ),
 
 final as (
 
     select
+        features.prediction_name,
         features.profile_id,
         features.cutoff_at,
         features.count_events_total,
@@ -81,7 +84,8 @@ final as (
 
     inner join recounted
         on
-            features.profile_id = recounted.profile_id
+            features.prediction_name = recounted.prediction_name
+            and features.profile_id = recounted.profile_id
             and features.cutoff_at = recounted.cutoff_at
 
     where

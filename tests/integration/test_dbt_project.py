@@ -70,10 +70,13 @@ def test_labels_match_the_generators_truth(built, sql):
         "from ml.ml_labels as labels "
         "inner join synthetic.truth as truth "
         "on truth.profile_id = labels.profile_id "
-        "and truth.window_start = labels.label_window_start_at"
+        "and truth.window_start = labels.label_window_start_at "
+        "where labels.prediction_name = 'subscription'"
     )
     observed, oracle, matched = rows[0]
-    total = sql("select count(*) from ml.ml_labels")[0][0]
+    total = sql(
+        "select count(*) from ml.ml_labels where prediction_name = 'subscription'"
+    )[0][0]
     assert matched == total > 1000
     assert abs(float(observed) - float(oracle)) < 0.02
 

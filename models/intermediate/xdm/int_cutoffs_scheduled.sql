@@ -1,12 +1,8 @@
 {{ config(materialized='table') }}
 
-{#- The prediction spec as rows: the scoring cutoff (as_of) and the training
-    cutoffs before it, each training cutoff's label window ending at or
-    before as_of, so every training label is fully observed. -#}
-
-{%- set horizon = var('label_horizon_days') | int -%}
-{%- set gap = var('gap_days') | int -%}
-{%- set step = var('cutoff_step_days') | int -%}
+{#- The prediction spec as rows, per prediction: the scoring cutoff (as_of)
+    and the training cutoffs before it, each training cutoff's label window
+    ending at or before as_of, so every training label is fully observed. -#}
 
 with
 
@@ -33,11 +29,19 @@ as_of as (
 
 cutoffs as (
 
-    {% for number in range(var('training_cutoffs') | int) %}
+    {%- for prediction in prediction_spec() %}
+    {%- set horizon = prediction.horizon_days | int %}
+    {%- set gap = prediction.gap_days | int %}
+    {%- set step = prediction.cutoff_step_days | int %}
+    {% for number in range(prediction.training_cutoffs | int) %}
     select
+        {{ render_literal(prediction.name) }} as prediction_name,
         {{ number + 1 }} as cutoff_number,
         false as is_scoring_cutoff,
         {{ add_days('as_of_at', -(gap + horizon + number * step)) }} as cutoff_at,
+        {{ add_days('as_of_at', -(horizon + number * step)) }}
+            as label_window_start_at,
+        {{ add_days('as_of_at', -(number * step)) }} as label_window_end_at,
         as_of_at
 
     from as_of
@@ -46,23 +50,32 @@ cutoffs as (
     {% endfor %}
 
     select
+        {{ render_literal(prediction.name) }} as prediction_name,
         0 as cutoff_number,
         true as is_scoring_cutoff,
         as_of_at as cutoff_at,
+        {{ add_days('as_of_at', gap) }} as label_window_start_at,
+        {{ add_days('as_of_at', gap + horizon) }} as label_window_end_at,
         as_of_at
 
     from as_of
+    {%- if not loop.last %}
+
+    union all
+    {%- endif %}
+    {%- endfor %}
 
 ),
 
 final as (
 
     select
+        prediction_name,
         cutoff_at,
         cutoff_number,
         is_scoring_cutoff,
-        {{ add_days('cutoff_at', gap) }} as label_window_start_at,
-        {{ add_days('cutoff_at', gap + horizon) }} as label_window_end_at,
+        label_window_start_at,
+        label_window_end_at,
         as_of_at
 
     from cutoffs

@@ -1,7 +1,8 @@
 {{ config(materialized='ephemeral') }}
 
 {#- What every EDA mart reads: the staged events, or a TABLESAMPLE of them
-    when eda_sample_percent is below 100 (fast approximate answers). -#}
+    when eda_sample_percent is below 100 (fast approximate answers), with
+    is_conversion marking the default prediction's target events. -#}
 
 with
 
@@ -12,7 +13,7 @@ sampled as (
         event_type,
         event_at,
         event_date,
-        is_conversion
+        {{ target_condition(prediction_spec()[0]) }} as is_conversion
 
     from {{ ref('stg_xdm__experience_events') }}
     {{ event_sample(var('eda_sample_percent')) }}

@@ -1,18 +1,28 @@
 {{ config(materialized='table') }}
 
-{#- Time buckets whose bounds are every cutoff, every cutoff minus each
-    feature window and every training label window's ends: any feature or
-    label window of any cutoff is a whole number of buckets, so events are
-    aggregated once per bucket, not once per cutoff.
+{#- Time buckets whose bounds are, for every prediction, every cutoff,
+    every cutoff minus each feature window (and, for churn, minus its
+    active_days) and every training label window's ends: any feature,
+    activity or label window of any cutoff of any prediction is a whole
+    number of buckets, so events are aggregated once per bucket, not once
+    per cutoff or per prediction.
     Bucket 0 reaches back to the first event; bucket n ends at the latest
     cutoff. Extra bounds every 56 days back from as_of keep every other
     bucket within 63 days, as counting active days by bit mask needs
     (macros/features/day_bit.sql). -#}
 
 {%- set windows = var('feature_windows_days') -%}
-{%- set oldest_bound_days = var('gap_days') | int + var('label_horizon_days') | int
-    + (var('training_cutoffs') | int - 1) * var('cutoff_step_days') | int
-    + windows | max -%}
+{%- set lookbacks = windows | list -%}
+{%- set spans = [] -%}
+{%- for prediction in prediction_spec() %}
+{%- if prediction.kind == 'churn' %}
+{%- do lookbacks.append(prediction.active_days | int) %}
+{%- endif %}
+{%- do spans.append(prediction.gap_days | int + prediction.horizon_days | int
+    + (prediction.training_cutoffs | int - 1) * prediction.cutoff_step_days | int) %}
+{%- endfor %}
+{%- set lookbacks = lookbacks | unique | list -%}
+{%- set oldest_bound_days = spans | max + lookbacks | max -%}
 
 with
 
@@ -32,7 +42,7 @@ cutoffs as (
 bounds as (
 
     select cutoff_at as bound_at from cutoffs
-    {%- for days in windows %}
+    {%- for days in lookbacks %}
     union
     select {{ add_days('cutoff_at', -days) }} as bound_at from cutoffs
     {%- endfor %}

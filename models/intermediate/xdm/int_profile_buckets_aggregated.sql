@@ -4,9 +4,11 @@
 {#- Counts are integers: summing int4 is far cheaper than bigint (numeric).
 
     One row per profile per time bucket (int_feature_buckets) with events:
-    per event type the count and the latest time, the events, the first
-    conversion and the active days. One pass over the events; the features
-    and labels of every cutoff are sums and extremes of these rows.
+    per event type the count and the latest time, the events, the active
+    days and, per prediction of the spec (macros/predictions/), the count,
+    first and last time of its target events. One pass over the events for
+    every prediction; the features and labels of every cutoff are sums and
+    extremes of these rows.
 
     Active days are a bit mask (macros/features/day_bit.sql), exact for
     spans of at most 63 days: every bucket after the first is
@@ -15,6 +17,7 @@
     1970-01-01) of the slice's first day, and bounded like bucket 0. -#}
 
 {%- set event_types = event_catalogue() %}
+{%- set predictions = prediction_spec() %}
 {%- set bounds_query -%}
 select bucket_end_at from {{ ref('int_feature_buckets') }} order by bucket_end_at
 {%- endset %}
@@ -38,7 +41,9 @@ events as (
         profile_id,
         event_type,
         event_at,
-        is_conversion,
+        {%- for prediction in predictions %}
+        {{ target_condition(prediction) }} as is_target_{{ prediction.name }},
+        {%- endfor %}
         {{ day_number('event_date') }} as day_number,
         {{ bucket_number('event_at', bounds_query) }} as bucket_number
 
@@ -54,7 +59,9 @@ sliced as (
         profile_id,
         event_type,
         event_at,
-        is_conversion,
+        {%- for prediction in predictions %}
+        is_target_{{ prediction.name }},
+        {%- endfor %}
         day_number,
         case
             when bucket_number = 0 then (day_number % 63) - day_number
@@ -78,7 +85,15 @@ pivoted as (
         {%- endfor %}
         cast(count(*) as integer) as count_events,
         max(event_at) as last_event_at,
-        min(event_at) filter (where is_conversion) as first_conversion_at,
+        {%- for prediction in predictions %}
+        {%- set target = 'is_target_' ~ prediction.name %}
+        cast(count(*) filter (where {{ target }}) as integer)
+            as count_target_{{ prediction.name }},
+        min(event_at) filter (where {{ target }})
+            as first_target_{{ prediction.name }}_at,
+        max(event_at) filter (where {{ target }})
+            as last_target_{{ prediction.name }}_at,
+        {%- endfor %}
         bit_or({{ day_bit('day_number') }}) as active_days_mask
 
     from sliced
@@ -98,7 +113,11 @@ final as (
         {%- endfor %}
         pivoted.count_events,
         pivoted.last_event_at,
-        pivoted.first_conversion_at,
+        {%- for prediction in predictions %}
+        pivoted.count_target_{{ prediction.name }},
+        pivoted.first_target_{{ prediction.name }}_at,
+        pivoted.last_target_{{ prediction.name }}_at,
+        {%- endfor %}
         {{ count_bits('pivoted.active_days_mask') }} as count_active_days,
         buckets.bucket_start_at,
         buckets.bucket_end_at

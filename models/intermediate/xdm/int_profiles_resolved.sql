@@ -2,7 +2,8 @@
 
 {#- Every identity seen in events or profile records, with the attributes of
     its latest profile record. An events dataset may come without profiles:
-    those identities get null attributes. -#}
+    those identities get null attributes. The conversion is the default
+    prediction's target (the first of var predictions). -#}
 
 with
 
@@ -11,7 +12,7 @@ events as (
     select
         profile_id,
         event_at,
-        is_conversion
+        {{ target_condition(prediction_spec()[0]) }} as is_conversion
 
     from {{ ref('stg_xdm__experience_events') }}
 

@@ -1,25 +1,6 @@
-{#- One row per eligible profile at the scoring cutoff (as_of): the features
-    the model scores. Same feature columns, in the same order, as
-    ml_training_set, and no label. -#}
+{#- One row per eligible profile of the default prediction (the first of var
+    predictions) at the scoring cutoff (as_of): the features the model
+    scores. Same feature columns, in the same order, as ml_training_set, and
+    no label. -#}
 
-with
-
-features as (
-
-    select *
-
-    from {{ ref('ml_features') }}
-
-    where is_scoring_cutoff
-
-),
-
-final as (
-
-    select {{ star_except(ref('ml_features'), ['is_scoring_cutoff'], 'features') }}
-
-    from features
-
-)
-
-select * from final
+{{ prediction_scoring_set(prediction_spec()[0].name, target_features=false) }}

@@ -1,42 +1,6 @@
-{#- One row per eligible (profile, training cutoff): the features and the
-    label. Same feature columns, in the same order, as ml_scoring_set. -#}
+{#- One row per eligible (profile, training cutoff) of the default
+    prediction (the first of var predictions): the features and the label.
+    Same feature columns, in the same order, as ml_scoring_set; without the
+    target features, which the per-prediction sets (predictions/) carry. -#}
 
-with
-
-features as (
-
-    select *
-
-    from {{ ref('ml_features') }}
-
-    where not is_scoring_cutoff
-
-),
-
-labels as (
-
-    select
-        profile_id,
-        cutoff_at,
-        label
-
-    from {{ ref('ml_labels') }}
-
-),
-
-final as (
-
-    select
-        {{ star_except(ref('ml_features'), ['is_scoring_cutoff'], 'features') }},
-        labels.label
-
-    from features
-
-    inner join labels
-        on
-            features.profile_id = labels.profile_id
-            and features.cutoff_at = labels.cutoff_at
-
-)
-
-select * from final
+{{ prediction_training_set(prediction_spec()[0].name, target_features=false) }}

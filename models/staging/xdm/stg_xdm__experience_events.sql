@@ -59,7 +59,7 @@ events as (
 
 ),
 
-flattened as (
+final as (
 
     select
         events.event_id,
@@ -91,20 +91,6 @@ flattened as (
 
     inner join batches
         on events.batch_id = batches.batch_id
-
-),
-
-final as (
-
-    select
-        *,
-        coalesce(
-            event_type = '{{ var("conversion_event_type") }}'
-            and page_name = '{{ var("conversion_page_name") }}',
-            false
-        ) as is_conversion
-
-    from flattened
 
 )
 

@@ -1,0 +1,1 @@
+{{ prediction_scoring_set('purchase') }}

@@ -1,0 +1,1 @@
+{{ prediction_training_set('subscription') }}
