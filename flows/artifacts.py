@@ -38,8 +38,19 @@ def dbt_results(run: Any) -> None:
     )
 
 
-def model_metrics(trained: Any) -> None:
-    """Holdout metrics of the model beside the oracle and the baselines."""
+def _key(base: str, prediction: str | None) -> str:
+    """An artifact key per prediction: ``base`` or ``base-<name>``.
+
+    The default prediction (None) keeps the plain key dashboards know.
+    """
+    return base if prediction is None else f"{base}-{prediction.replace('_', '-')}"
+
+
+def model_metrics(trained: Any, prediction: str | None = None) -> None:
+    """Holdout metrics of a model beside the oracle and the baselines.
+
+    ``prediction``: None for the default prediction, else its name (the key).
+    """
     m = trained.metrics
     rows = [
         {"model": "CatBoost", "roc_auc": round(m["roc_auc"], 4)},
@@ -52,9 +63,10 @@ def model_metrics(trained: Any) -> None:
         rows.append({"model": "oracle (true p)", "roc_auc": round(m["oracle_auc"], 4)})
     create_table_artifact(
         rows,
-        key="model-metrics",
+        key=_key("model-metrics", prediction),
         description=(
-            f"Holdout of {m['rows']:,} rows ({m['positives']:,} conversions): PR AUC "
+            f"{trained.model_name}: holdout of {m['rows']:,} rows "
+            f"({m['positives']:,} positives): PR AUC "
             f"{m['pr_auc']:.4f}, log loss {m['log_loss']:.4f}, Brier "
             f"{m['brier']:.4f}, ECE {m['ece']:.4f}, top-decile lift "
             f"{m['top_decile_lift']:.2f}"
@@ -62,11 +74,11 @@ def model_metrics(trained: Any) -> None:
     )
 
 
-def promotion(version: Any, decision: str) -> None:
-    """The promotion gate's decision, in words."""
+def promotion(version: Any, decision: str, prediction: str | None = None) -> None:
+    """The promotion gate's decision, in words (``prediction`` as above)."""
     create_markdown_artifact(
         f"## {version.model_name} v{version.version}: {version.status}\n\n{decision}\n",
-        key="promotion-decision",
+        key=_key("promotion-decision", prediction),
         description="The registry's promotion gate",
     )
 

@@ -45,10 +45,12 @@ class FeaturizeOutcome:
 
 
 @dataclass(frozen=True)
-class TrainOutcome:
-    """The model version the ``train`` flow trained, or found already trained.
+class ModelOutcome:
+    """One prediction's model version the ``train`` flow trained, or found.
 
     Attributes:
+        prediction: The prediction of ``predictions.yml``.
+        model_name: Its registry model.
         rows: Training rows (every split).
         roc_auc: Holdout ROC AUC.
         version: The registered version.
@@ -56,11 +58,55 @@ class TrainOutcome:
         decision: The promotion gate's decision, in words.
     """
 
+    prediction: str
+    model_name: str
     rows: int
     roc_auc: float
     version: int
     status: str
     decision: str
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """What the ``train`` flow did: one model outcome per prediction trained.
+
+    ``version``, ``status``, ``decision`` and ``roc_auc`` are the first
+    model's (the default prediction's when every prediction trains); ``rows``
+    counts every prediction's training rows.
+    """
+
+    models: list[ModelOutcome]
+
+    @property
+    def first(self) -> ModelOutcome:
+        """The first prediction trained (the default one when all train)."""
+        return self.models[0]
+
+    @property
+    def rows(self) -> int:
+        """Training rows of every prediction (every split)."""
+        return sum(model.rows for model in self.models)
+
+    @property
+    def roc_auc(self) -> float:
+        """The first model's holdout ROC AUC."""
+        return self.first.roc_auc
+
+    @property
+    def version(self) -> int:
+        """The first model's registered version."""
+        return self.first.version
+
+    @property
+    def status(self) -> str:
+        """The first model's registry status."""
+        return self.first.status
+
+    @property
+    def decision(self) -> str:
+        """The first model's gate decision."""
+        return self.first.decision
 
 
 @dataclass(frozen=True)

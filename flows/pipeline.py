@@ -3,8 +3,9 @@
 =============  ================================================================
 ``load``       generate synthetic data, or load XDM files
 ``featurize``  ``dbt build`` (staging, EDA marts, features, labels, tests)
-``train``      dbt (the ML marts) -> export -> train -> register -> promote
-               (a re-run on the same rows finds its version: no fit)
+``train``      dbt (the ML marts) -> export -> per prediction (subflow
+               ``train prediction``): train -> register -> promote (a re-run
+               on the same rows finds its version: no fit)
 ``score``      dbt (the scoring set) -> export -> score -> ingest -> dbt
                (the enriched profiles) -> back-test
 ``activate``   build the audiences -> send their changes to the destinations
@@ -34,6 +35,7 @@ from flows.outcomes import (
     ActivateOutcome,
     FeaturizeOutcome,
     LoadOutcome,
+    ModelOutcome,
     PipelineOutcome,
     RefreshOutcome,
     ScoreOutcome,
@@ -44,6 +46,8 @@ from ml.core.clock import StageClock
 from ml.core.config import load_settings
 from ml.core.engines import Engine
 from ml.features.builds import ml_set_build
+from ml.features.export import Export
+from ml.model.frames import PredictionModel, prediction_model, prediction_models
 from ml.synthetic import generator_params
 
 # Named selectors of selectors.yml.
@@ -127,37 +131,86 @@ def featurize_flow(
     )
 
 
-@flow(name="train")
-def train_flow(build_features: bool = True) -> TrainOutcome:
-    """Rebuild the ML marts, export them, train, register, promote if better.
+def _train_datasets(targets: list[PredictionModel]) -> list[str]:
+    """What the train flow exports, in one snapshot.
+
+    Each prediction's training and scoring sets, and always the default
+    scoring set (the ``score`` flow of the pipeline reads it without
+    exporting).
+    """
+    names = []
+    for target in targets:
+        names += [target.training_set, target.scoring_set]
+    return list(dict.fromkeys([*names, "ml_scoring_set"]))
+
+
+@flow(name="train prediction", flow_run_name="train-{prediction}")
+def train_prediction_flow(prediction: str, exported: Export) -> ModelOutcome:
+    """Train one prediction's model on its export, register it, apply the gate.
+
+    A re-run on the same rows finds its version: no fit.
 
     Args:
-        build_features: Run ``dbt build`` of the ML marts first (the pipeline
-            passes False: its ``featurize`` flow just built them).
+        prediction: A prediction of ``predictions.yml``.
+        exported: Its training set's export.
     """
     settings = load_settings()
+    target = prediction_model(settings, prediction)
     io = tasks.io_tasks(settings)
-    if build_features:
-        tasks.dbt_build(settings, selector=TRAINING_MARTS)
-    exported = io.export_sets(settings, ["ml_training_set", "ml_scoring_set"])
-    rows = io.read_training_rows(settings, exported[0])
-    found = tasks.find_trained(settings, rows)
+    rows = io.read_training_rows(settings, exported, target)
+    found = tasks.find_trained(settings, rows, target)
     if found is not None:
-        return TrainOutcome(
+        return ModelOutcome(
+            prediction=prediction,
+            model_name=found.model_name,
             rows=sum(found.data["rows"].values()),
             roc_auc=found.metrics["roc_auc"],
             version=found.version,
             status=found.status,
             decision="already trained on these rows: nothing to train",
         )
-    trained = tasks.train_model(settings, rows)
-    version, decision = tasks.register_and_promote(settings, trained)
-    return TrainOutcome(
+    trained = tasks.train_model(settings, rows, target)
+    version, decision = tasks.register_and_promote(settings, trained, target)
+    return ModelOutcome(
+        prediction=prediction,
+        model_name=version.model_name,
         rows=sum(trained.data["rows"].values()),
         roc_auc=trained.metrics["roc_auc"],
         version=version.version,
         status=version.status,
         decision=decision,
+    )
+
+
+@flow(name="train")
+def train_flow(
+    build_features: bool = True, predictions: list[str] | None = None
+) -> TrainOutcome:
+    """Rebuild the ML marts, export them, and train every prediction.
+
+    Each prediction is a subflow (``train prediction``): its own model in the
+    registry, its own artifacts, its own gate.
+
+    Args:
+        build_features: Run ``dbt build`` of the ML marts first (the pipeline
+            passes False: its ``featurize`` flow just built them).
+        predictions: Train only these predictions (default: every one of
+            ``predictions.yml``, in file order).
+    """
+    settings = load_settings()
+    targets = prediction_models(settings, predictions)
+    io = tasks.io_tasks(settings)
+    if build_features:
+        tasks.dbt_build(settings, selector=TRAINING_MARTS)
+    exported = {
+        item.dataset: item
+        for item in io.export_sets(settings, _train_datasets(targets))
+    }
+    return TrainOutcome(
+        models=[
+            train_prediction_flow(target.name, exported[target.training_set])
+            for target in targets
+        ]
     )
 
 
@@ -305,6 +358,7 @@ FLOWS: dict[str, Flow[..., Any]] = {
     "load": load_flow,
     "featurize": featurize_flow,
     "train": train_flow,
+    "train prediction": train_prediction_flow,
     "score": score_flow,
     "activate": activate_flow,
     "refresh": refresh_flow,

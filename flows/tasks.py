@@ -137,49 +137,58 @@ def export_sets(settings: Settings, datasets: Sequence[str]) -> list[export.Expo
     return export.export(settings, list(datasets))
 
 
+def _artifact_name(target: frames.PredictionModel) -> str | None:
+    """The prediction in artifact keys: None (the plain key) for the default."""
+    return None if target.is_default else target.name
+
+
 @task(name="read training rows", cache_policy=NONE, **io_retries())
 def read_training_rows(
-    settings: Settings, exported: export.Export
+    settings: Settings,
+    exported: export.Export,
+    target: frames.PredictionModel | None = None,
 ) -> frames.TrainingRows:
-    """The training export's rows (sampled as configured) and their digest."""
-    return frames.training_rows(settings, exported)
+    """A prediction's training export's rows (sampled as configured), digested."""
+    return frames.training_rows(settings, exported, target)
 
 
 @task(name="find trained version", cache_policy=NONE)
 def find_trained(
-    settings: Settings, rows: frames.TrainingRows
+    settings: Settings, rows: frames.TrainingRows, target: frames.PredictionModel
 ) -> registry.Version | None:
-    """The version already trained on these rows with these parameters, if any.
+    """The prediction's version already trained on these rows and parameters.
 
     A re-run of the same data skips the fit: the registry keeps one version
-    per (rows, parameters).
+    per (model, rows, parameters).
     """
-    found = registry.find(settings, rows.digest)
+    found = registry.find(settings, rows.digest, target.model_name)
     if found is not None:
         decision = registry.already_trained(found)
-        get_run_logger().info(decision)
-        artifacts.model_metrics(found)
-        artifacts.promotion(found, decision)
+        get_run_logger().info("%s: %s", found.model_name, decision)
+        artifacts.model_metrics(found, _artifact_name(target))
+        artifacts.promotion(found, decision, _artifact_name(target))
     return found
 
 
 @task(name="train", cache_policy=NONE)
-def train_model(settings: Settings, rows: frames.TrainingRows) -> train.TrainedModel:
-    """Train and evaluate on a training export's rows (deterministic: no retry)."""
-    trained = train.train(settings, rows.exported, rows)
-    artifacts.model_metrics(trained)
+def train_model(
+    settings: Settings, rows: frames.TrainingRows, target: frames.PredictionModel
+) -> train.TrainedModel:
+    """Train and evaluate a prediction's model (deterministic: no retry)."""
+    trained = train.train(settings, rows.exported, rows, target)
+    artifacts.model_metrics(trained, _artifact_name(target))
     return trained
 
 
 @task(name="register and promote", cache_policy=NONE)
 def register_and_promote(
-    settings: Settings, trained: train.TrainedModel
+    settings: Settings, trained: train.TrainedModel, target: frames.PredictionModel
 ) -> tuple[registry.Version, str]:
-    """Register a new version (or find the same one) and apply the gate."""
+    """Register a new version of the prediction's model and apply the gate."""
     logger = get_run_logger()
     version, decision = registry.register_and_gate(settings, trained)
     logger.info("%s v%s: %s", version.model_name, version.version, decision)
-    artifacts.promotion(version, decision)
+    artifacts.promotion(version, decision, _artifact_name(target))
     return version, decision
 
 
@@ -252,7 +261,9 @@ class IoTasks:
         [Settings, Sequence[str], str | None, str | None], list[BatchResult]
     ]
     export_sets: Task[[Settings, Sequence[str]], list[export.Export]]
-    read_training_rows: Task[[Settings, export.Export], frames.TrainingRows]
+    read_training_rows: Task[
+        [Settings, export.Export, frames.PredictionModel | None], frames.TrainingRows
+    ]
     score_profiles: Task[[Settings, int | None, dt.date | None], score.Scored]
     ingest_scores: Task[[Settings, score.Scored], writeback.IngestResult]
     activate_audiences: Task[[Settings, Sequence[str] | None, bool], list[Delivery]]

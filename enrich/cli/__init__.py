@@ -114,6 +114,10 @@ def _add_target_option(parser: argparse.ArgumentParser, help_text: str) -> None:
     )
 
 
+def _add_prediction_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--prediction", metavar="NAME", help=help_text)
+
+
 def _add_db_commands(commands: Subcommands) -> None:
     db = commands.add_parser("db", help="the embedded PostgreSQL warehouse")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -184,6 +188,9 @@ def _add_feature_commands(commands: Subcommands) -> None:
     export.add_argument(
         "--dataset", choices=["training", "scoring", "all"], default="all"
     )
+    _add_prediction_option(
+        export, "export this prediction's sets (default: the default prediction's)"
+    )
     _add_target_option(export, "read from (default: the engine that built each set)")
     export.set_defaults(command_name="export")
 
@@ -195,6 +202,9 @@ def _add_model_commands(commands: Subcommands) -> None:
     train.add_argument(
         "--skip-dbt", action="store_true", help="the ML marts are fresh: no dbt build"
     )
+    _add_prediction_option(
+        train, "train only this prediction (default: every one of predictions.yml)"
+    )
     train.set_defaults(command_name="train")
 
     model = commands.add_parser("model", help="the model registry")
@@ -202,15 +212,19 @@ def _add_model_commands(commands: Subcommands) -> None:
     model_commands = model.add_subparsers(
         dest="model_command", metavar="ACTION", required=True
     )
-    model_commands.add_parser("list", help="every version")
+    listing = model_commands.add_parser("list", help="every version")
     show = model_commands.add_parser("show", help="a version (default: production)")
     show.add_argument("version", type=int, nargs="?")
     show.add_argument("--json", action="store_true", help="print the metadata as JSON")
     promote = model_commands.add_parser("promote", help="promote a version (gated)")
     promote.add_argument("version", type=int)
-    model_commands.add_parser(
+    rollback = model_commands.add_parser(
         "rollback", help="restore the previous production version"
     )
+    for action in (listing, show, promote, rollback):
+        _add_prediction_option(
+            action, "the prediction whose model (default: the default prediction)"
+        )
 
 
 def _add_score_commands(commands: Subcommands) -> None:

@@ -9,12 +9,22 @@ from ml.features import export as exports
 
 
 def export(args: argparse.Namespace) -> int:
-    """Export the training and scoring sets to the lake."""
+    """Export a prediction's training and scoring sets to the lake.
+
+    Without ``--prediction``, the default prediction's (``ml_training_set``,
+    ``ml_scoring_set``), without reading ``predictions.yml``.
+    """
+    current = settings()
+    training, scoring = (
+        list(exports.DATASETS)
+        if args.prediction is None
+        else exports.prediction_datasets(current, args.prediction)
+    )
     names = {
-        "training": ["ml_training_set"],
-        "scoring": ["ml_scoring_set"],
-        "all": list(exports.DATASETS),
+        "training": [training],
+        "scoring": [scoring],
+        "all": [training, scoring],
     }[args.dataset]
-    for exported in exports.export(settings(), names, args.target):
+    for exported in exports.export(current, names, args.target):
         print(f"{exported.dataset}: {exported.rows:,} rows -> {exported.folder}")
     return 0

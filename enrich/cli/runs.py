@@ -111,8 +111,15 @@ def featurize(args: argparse.Namespace) -> int:
 
 def train(args: argparse.Namespace) -> int:
     """Build the ML marts, export, train, register, gate (flow ``train``)."""
-    trained = prepared(train_flow)(build_features=not args.skip_dbt)
-    print(f"v{trained.version} ({trained.status}): {trained.decision}")
+    trained = prepared(train_flow)(
+        build_features=not args.skip_dbt,
+        predictions=None if args.prediction is None else [args.prediction],
+    )
+    for item in trained.models:
+        print(
+            f"{item.prediction} ({item.model_name}) v{item.version} "
+            f"({item.status}): {item.decision}"
+        )
     return 0
 
 

@@ -37,6 +37,10 @@ BEGIN = (
 )
 END = "# END predictions"
 
+# The default prediction's training and scoring sets (today's, unchanged).
+DEFAULT_TRAINING_SET = "ml_training_set"
+DEFAULT_SCORING_SET = "ml_scoring_set"
+
 _UNSAFE = "'\\"  # a dbt macro quotes text values as '...' on every engine
 
 
@@ -167,6 +171,65 @@ class Predictions:
         raise PredictionError(
             f"No prediction {name!r} in {self.path} (known: {known})."
         )
+
+    def is_default(self, name: str) -> bool:
+        """Whether ``name`` is the default (the first) prediction."""
+        return name == self.default.name
+
+    def training_set(self, name: str) -> str:
+        """The ML mart a prediction trains on.
+
+        The default prediction keeps ``ml_training_set`` (today's features,
+        no target features: its numbers stay what they were); any other
+        trains on its own ``ml_<name>__training_set``.
+        """
+        return (
+            DEFAULT_TRAINING_SET
+            if self.is_default(name)
+            else f"ml_{name}__training_set"
+        )
+
+    def scoring_set(self, name: str) -> str:
+        """The ML mart a prediction scores (as :meth:`training_set`)."""
+        return (
+            DEFAULT_SCORING_SET if self.is_default(name) else f"ml_{name}__scoring_set"
+        )
+
+    def datasets(self) -> list[str]:
+        """Every ML set of every prediction, the two default ones first.
+
+        Each prediction has its ``ml_<name>__training_set`` and
+        ``ml_<name>__scoring_set``; the default also has ``ml_training_set``
+        and ``ml_scoring_set`` (the ones it trains and scores on).
+        """
+        names = [DEFAULT_TRAINING_SET, DEFAULT_SCORING_SET]
+        for item in self.items:
+            names += [f"ml_{item.name}__training_set", f"ml_{item.name}__scoring_set"]
+        return names
+
+    def model_name(self, name: str, default_model_name: str) -> str:
+        """A prediction's model in the registry.
+
+        The default prediction's is ``default_model_name`` (``train.model_name``,
+        ``subscription_propensity``: existing registries stay valid); any
+        other's is ``<name>_propensity``.
+
+        Raises:
+            PredictionError: No such prediction, or another prediction's model
+                would have the default's name.
+        """
+        self.get(name)
+        if self.is_default(name):
+            return default_model_name
+        model = f"{name}_propensity"
+        if model == default_model_name:
+            raise PredictionError(
+                f"{self.path}: prediction {name!r}'s model would be {model!r}, the "
+                f"default prediction {self.default.name!r}'s model "
+                "(train.model_name): rename the prediction or set "
+                "train.model_name in enrich.yml."
+            )
+        return model
 
 
 def read_predictions(path: Path) -> Predictions:

@@ -1,7 +1,9 @@
 """The record of builds: which engine last built each ML set and the EDA marts.
 
 ``enrich featurize`` notes, after each ``dbt build``, which engine built
-``ml_training_set``, ``ml_scoring_set`` and the exploration marts (``eda``),
+``ml_training_set``, ``ml_scoring_set``, each prediction's
+``ml_<name>__training_set`` and ``ml_<name>__scoring_set``, and the
+exploration marts (``eda``),
 with dbt's invocation; the export reads each set from that engine, and the
 report reads the marts from it. The record is ``ENRICH_HOME/dbt/ml_sets.json``.
 """
@@ -9,6 +11,7 @@ report reads the marts from it. The record is ``ENRICH_HOME/dbt/ml_sets.json``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,6 +20,10 @@ from ml.core.config import Settings
 from ml.core.engines import Engine
 
 ML_SETS = ("ml_training_set", "ml_scoring_set")
+# A prediction's sets: model.enrich.ml_<name>__training_set / __scoring_set.
+_PREDICTION_SET = re.compile(
+    r"^model\.enrich\.(ml_[a-z][a-z0-9_]*__(?:training|scoring)_set)$"
+)
 EDA = "eda"
 # Recorded like the ML sets: which engine built the exploration marts.
 _EDA_MART = "eda_dataset_summary"
@@ -62,6 +69,9 @@ def record(
     """
     done = set(succeeded)
     built = [name for name in ML_SETS if f"model.enrich.{name}" in done]
+    built += sorted(
+        found.group(1) for node in done if (found := _PREDICTION_SET.match(node))
+    )
     if f"model.enrich.{_EDA_MART}" in done:
         built.append(EDA)
     if not built:

@@ -1,5 +1,9 @@
 """Stage 3: export the training and scoring sets to the lake as Parquet.
 
+The datasets: the default prediction's ``ml_training_set`` and
+``ml_scoring_set``, and every prediction's ``ml_<name>__training_set`` and
+``ml_<name>__scoring_set`` (:func:`prediction_datasets`).
+
 Layout: ``<lake>/egress/<dataset>/export_time=<UTC timestamp>/part-NNNNN.parquet``
 and ``_manifest.json`` (rows, columns and types, as_of, cutoffs, the dbt
 invocation that built the data, a checksum per part), written last. Rows
@@ -33,6 +37,7 @@ from ml.core.config import Settings
 from ml.core.engines import Reader, open_reader
 from ml.core.errors import EnrichError, RelationMissingError, StorageError
 from ml.core.lake import Lake, complete_folders, open_lake, verified_part, write_part
+from ml.core.predictions import load_predictions
 from ml.features.builds import ml_set_build
 
 logger = logging.getLogger(__name__)
@@ -41,6 +46,7 @@ DATASETS = {
     "ml_training_set": relations.ML_TRAINING_SET,
     "ml_scoring_set": relations.ML_SCORING_SET,
 }
+"""The default prediction's sets (what ``enrich export`` exports by default)."""
 EGRESS = "egress"
 FORMAT_VERSION = 1
 
@@ -69,6 +75,41 @@ class Export:
         return int(self.manifest["rows"])
 
 
+# -- which datasets ---------------------------------------------------------------
+
+
+def known_datasets(settings: Settings) -> list[str]:
+    """Every dataset that can be exported, the default prediction's two first.
+
+    Then each prediction's training and scoring sets (``predictions.yml``).
+
+    Raises:
+        PredictionError: The predictions file does not validate.
+    """
+    return load_predictions(settings).datasets()
+
+
+def prediction_datasets(settings: Settings, name: str | None = None) -> list[str]:
+    """The training and scoring sets a prediction trains and scores on.
+
+    Args:
+        settings: Project settings.
+        name: A prediction of ``predictions.yml`` (default: the default one,
+            whose sets are ``ml_training_set`` and ``ml_scoring_set``).
+
+    Raises:
+        PredictionError: No such prediction, or the file does not validate.
+    """
+    predictions = load_predictions(settings)
+    item = predictions.default if name is None else predictions.get(name)
+    return [predictions.training_set(item.name), predictions.scoring_set(item.name)]
+
+
+def relation(dataset: str) -> tuple[str, str]:
+    """The warehouse relation of an ML dataset (they all live in ``ml``)."""
+    return DATASETS.get(dataset, (relations.ML_SCHEMA, dataset))
+
+
 # -- writing ----------------------------------------------------------------------
 
 
@@ -83,7 +124,8 @@ def export(
 
     Args:
         settings: Project settings (warehouse, lake, part size).
-        datasets: Names among ``ml_training_set`` and ``ml_scoring_set``.
+        datasets: Names among :func:`known_datasets` (default: the default
+            prediction's two sets).
         target: Read from this engine (``warehouse``, ``duckdb``, ``spark``)
             instead of the one that last built each dataset.
 
@@ -94,8 +136,11 @@ def export(
         ExportError: A dataset is unknown or missing (run ``enrich featurize``).
     """
     unknown = sorted(set(datasets) - set(DATASETS))
-    if unknown:
-        raise ExportError(f"Unknown dataset {unknown}: use {', '.join(DATASETS)}.")
+    if unknown:  # only then is predictions.yml read
+        known = known_datasets(settings)
+        unknown = sorted(set(unknown) - set(known))
+        if unknown:
+            raise ExportError(f"Unknown dataset {unknown}: use {', '.join(known)}.")
     lake = open_lake(settings)
     export_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     builds = {name: ml_set_build(settings, name) for name in datasets}
@@ -135,16 +180,16 @@ def _export_one(
     scratch: Path,
 ) -> Export:
     started = time.perf_counter()
-    relation = DATASETS[dataset]
+    source = relation(dataset)
     try:
-        schema = reader.schema(relation)
+        schema = reader.schema(source)
     except RelationMissingError as exc:
         raise ExportError(str(exc)) from None
     folder = f"{EGRESS}/{dataset}/export_time={export_id}"
     parts: list[dict[str, Any]] = []
     rows = 0
     cutoffs: set[dt.datetime] = set()
-    batches = rebatch(reader.batches(relation), settings.export.part_rows)
+    batches = rebatch(reader.batches(source), settings.export.part_rows)
     # An empty set still gets one (empty) part, so readers always see the schema.
     for batch in _nonempty(batches, schema):
         table = pa.Table.from_batches(batch, schema)
@@ -157,7 +202,7 @@ def _export_one(
     manifest = {
         "format_version": FORMAT_VERSION,
         "dataset": dataset,
-        "relation": ".".join(relation),
+        "relation": ".".join(source),
         "export_id": export_id,
         "exported_at": dt.datetime.now(dt.UTC).isoformat(),
         "rows": rows,

@@ -1,6 +1,9 @@
 """The training rows: read from the export, sampled, prepared and split.
 
-Reads the latest complete training export, sampling whole profiles as the
+Each prediction of ``predictions.yml`` trains on its own training set
+(:class:`PredictionModel`): the default prediction on ``ml_training_set``,
+any other on ``ml_<name>__training_set``. Reads the latest complete export
+of that set, sampling whole profiles as the
 parts are read. The split follows time: the latest cutoff is the holdout;
 the earlier cutoffs train, with a slice of their profiles held out for early
 stopping and calibration. :func:`prepare` turns feature columns into what the
@@ -20,6 +23,7 @@ import pyarrow as pa
 
 from ml.core.config import Settings, TrainSettings
 from ml.core.errors import EnrichError
+from ml.core.predictions import Prediction, load_predictions
 from ml.features import export
 
 logger = logging.getLogger(__name__)
@@ -30,6 +34,86 @@ LABEL = "label"
 
 class TrainError(EnrichError):
     """Training cannot run or its checks failed (the message says which)."""
+
+
+@dataclass(frozen=True)
+class PredictionModel:
+    """A prediction as training sees it: its spec, its data, its registry model.
+
+    Attributes:
+        prediction: The spec (name, kind, target, windows) of ``predictions.yml``.
+        model_name: Its model in the registry: ``train.model_name`` for the
+            default prediction, ``<name>_propensity`` for any other.
+        training_set: The dataset it trains on (an export's name).
+        scoring_set: The dataset it scores.
+        is_default: Whether it is the file's first prediction.
+    """
+
+    prediction: Prediction
+    model_name: str
+    training_set: str
+    scoring_set: str
+    is_default: bool
+
+    @property
+    def name(self) -> str:
+        """The prediction's name."""
+        return self.prediction.name
+
+
+def prediction_models(
+    settings: Settings, names: list[str] | None = None
+) -> list[PredictionModel]:
+    """The predictions to train, in file order (default: every one).
+
+    Args:
+        settings: Project settings (``predictions.file``, ``train.model_name``).
+        names: Only these predictions, in this order.
+
+    Raises:
+        PredictionError: The file does not validate, or a name is not in it.
+    """
+    predictions = load_predictions(settings)
+    chosen = (
+        predictions.items
+        if names is None
+        else [predictions.get(name) for name in dict.fromkeys(names)]
+    )
+    return [
+        PredictionModel(
+            prediction=item,
+            model_name=predictions.model_name(item.name, settings.train.model_name),
+            training_set=predictions.training_set(item.name),
+            scoring_set=predictions.scoring_set(item.name),
+            is_default=predictions.is_default(item.name),
+        )
+        for item in chosen
+    ]
+
+
+def prediction_model(settings: Settings, name: str | None = None) -> PredictionModel:
+    """One prediction to train (default: the default prediction).
+
+    Raises:
+        PredictionError: As :func:`prediction_models`.
+    """
+    if name is None:
+        name = load_predictions(settings).default.name
+    [found] = prediction_models(settings, [name])
+    return found
+
+
+def model_name_of(settings: Settings, prediction: str | None = None) -> str:
+    """A prediction's registry model name (default prediction: ``train.model_name``).
+
+    Without a prediction, ``predictions.yml`` is not read at all.
+
+    Raises:
+        PredictionError: As :func:`prediction_models`.
+    """
+    if prediction is None:
+        return settings.train.model_name
+    return prediction_model(settings, prediction).model_name
 
 
 @dataclass
@@ -265,7 +349,9 @@ def content_digest(frame: pd.DataFrame) -> str:
 
 
 def training_rows(
-    settings: Settings, exported: export.Export | None = None
+    settings: Settings,
+    exported: export.Export | None = None,
+    target: PredictionModel | None = None,
 ) -> TrainingRows:
     """Read a training export (the latest complete one when None), sampled.
 
@@ -274,12 +360,17 @@ def training_rows(
 
     Args:
         settings: Project settings (lake, ``train`` section).
-        exported: The export to read; the latest complete one when None.
+        exported: The export to read; when None, the latest complete one of
+            ``target``'s training set.
+        target: The prediction (default: the default prediction, whose set
+            is ``ml_training_set``).
 
     Returns:
         The rows and their digest.
     """
-    exported = exported or export.latest_export(settings, "ml_training_set")
+    if exported is None:
+        dataset = "ml_training_set" if target is None else target.training_set
+        exported = export.latest_export(settings, dataset)
     keys = export.read_export(settings, exported, columns=list(KEYS))
     keep = training_sample(keys, settings.train)
     del keys

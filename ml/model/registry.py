@@ -1,5 +1,12 @@
 """The model registry: versions, artifacts, and the promotion gate.
 
+Each prediction of ``predictions.yml`` is its own model, by name (the
+default prediction's is ``train.model_name``, any other's
+``<name>_propensity``: :func:`ml.model.frames.prediction_models`): versions,
+the gate, promotion and rollback are per model name, and every statement
+filters by it. Functions taking ``model_name`` default to the default
+prediction's model.
+
 Every training is a new version: its artifacts go to the lake under
 ``models/<name>/v<N>/`` (the CatBoost model, metadata, metrics, model card,
 and a manifest written last) and a row goes to ``registry.model_versions``
@@ -129,7 +136,7 @@ def register(settings: Settings, trained: TrainedModel) -> tuple[Version, bool]:
     Returns:
         The version, and whether it is new.
     """
-    name = settings.train.model_name
+    name = trained.model_name
     key = fingerprint(trained.data["content_digest"], trained.params)
     with _session(settings) as conn:
         found = _by_fingerprint(conn, name, key)
@@ -168,11 +175,13 @@ def _by_fingerprint(conn: psycopg.Connection, name: str, key: str) -> Version | 
     return None if row is None else _version(row)
 
 
-def find(settings: Settings, content_digest: str) -> Version | None:
-    """The version already trained on these rows with today's parameters."""
+def find(
+    settings: Settings, content_digest: str, model_name: str | None = None
+) -> Version | None:
+    """The version of a model already trained on these rows with today's parameters."""
     key = fingerprint(content_digest, settings.train.model_dump())
     with _session(settings) as conn:
-        return _by_fingerprint(conn, settings.train.model_name, key)
+        return _by_fingerprint(conn, model_name or settings.train.model_name, key)
 
 
 def already_trained(version: Version) -> str:
@@ -192,7 +201,7 @@ def register_and_gate(settings: Settings, trained: TrainedModel) -> tuple[Versio
     """
     version, is_new = register(settings, trained)
     if is_new:
-        return promote(settings, version.version)
+        return promote(settings, version.version, version.model_name)
     return version, (
         f"v{version.version} ({version.status}) was already trained on the same "
         "data with these parameters: nothing new registered."
@@ -261,8 +270,7 @@ def model_card(name: str, number: int, trained: TrainedModel) -> str:
     lines = [
         f"# {name} v{number}",
         "",
-        "Predicts a subscription (web.formFilledOut on subscriptionForm) within the "
-        "label horizon after a cutoff.",
+        *_prediction_lines(data.get("prediction")),
         "",
         "## Data",
         f"- Training export: `{data['training_export']}` (as_of {data['as_of']})",
@@ -294,6 +302,33 @@ def model_card(name: str, number: int, trained: TrainedModel) -> str:
     return "\n".join(lines)
 
 
+def _prediction_lines(spec: dict[str, Any] | None) -> list[str]:
+    """What the model predicts: the prediction's spec in words."""
+    if not spec:
+        return ["Predicts the default prediction within its horizon after a cutoff."]
+    target = spec["target"]
+    event = target["event_type"] or "any event"
+    where = f" where {target['where']}" if target.get("where") else ""
+    kinds = {
+        "first": f"a first {event}{where}",
+        "repeat": f"at least one {event}{where}",
+        "churn": f"no {event}{where} (churn)",
+    }
+    window = (
+        f"{spec['horizon_days']} days from {spec['gap_days']} days after the cutoff"
+    )
+    lines = [
+        f"Prediction `{spec['name']}` ({spec['kind']}): {kinds[spec['kind']]} "
+        f"within {window}; {spec['training_cutoffs']} training cutoffs "
+        f"{spec['cutoff_step_days']} days apart.",
+    ]
+    if spec.get("eligible"):
+        lines.append(f"Eligible: {spec['eligible']}.")
+    if spec.get("description"):
+        lines += ["", " ".join(str(spec["description"]).split())]
+    return lines
+
+
 def _permutation_lines(leak: dict[str, Any]) -> list[str]:
     """The audit's thresholded features, permutation test and reasons."""
     null = leak["permutation_test"]
@@ -320,29 +355,36 @@ def versions(settings: Settings, name: str | None = None) -> list[Version]:
     return [_version(row) for row in rows]
 
 
-def get(settings: Settings, version: int | None = None) -> Version:
-    """A version (default: the production one).
+def get(
+    settings: Settings, version: int | None = None, model_name: str | None = None
+) -> Version:
+    """A version of a model (default: the production one).
 
     Raises:
         RegistryError: No such version, or no production model yet.
     """
-    found = versions(settings)
+    name = model_name or settings.train.model_name
+    found = versions(settings, name)
     if version is None:
         production = [v for v in found if v.status == "production"]
         if not production:
             raise RegistryError(
-                "No production model yet: run `enrich train` "
+                f"No production version of {name} yet: run `enrich train` "
                 "(or `enrich model promote VERSION`)."
             )
         return production[0]
     for item in found:
         if item.version == version:
             return item
-    raise RegistryError(f"{settings.train.model_name} has no version {version}.")
+    raise RegistryError(f"{name} has no version {version}.")
 
 
-def promote(settings: Settings, version: int) -> tuple[Version, str]:
-    """Make a version production if it passes the gate.
+def promote(
+    settings: Settings, version: int, model_name: str | None = None
+) -> tuple[Version, str]:
+    """Make a version of a model production if it passes the gate.
+
+    The gate compares it with that model's production version only.
 
     Returns:
         The version (production, or still candidate) and the decision in words.
@@ -350,7 +392,7 @@ def promote(settings: Settings, version: int) -> tuple[Version, str]:
     Raises:
         RegistryError: The version does not exist.
     """
-    name = settings.train.model_name
+    name = model_name or settings.train.model_name
     gate = settings.registry
     with _session(settings) as conn:
         candidate = _one(conn, name, version)
@@ -397,17 +439,17 @@ def promote(settings: Settings, version: int) -> tuple[Version, str]:
     return _version(row), decision
 
 
-def rollback(settings: Settings) -> tuple[Version, str]:
-    """Restore the previous production version; the current one is archived.
+def rollback(settings: Settings, model_name: str | None = None) -> tuple[Version, str]:
+    """Restore a model's previous production version; the current one is archived.
 
     Raises:
         RegistryError: No production model, or none before it.
     """
-    name = settings.train.model_name
+    name = model_name or settings.train.model_name
     with _session(settings) as conn:
         current = _production(conn, name)
         if current is None:
-            raise RegistryError("No production model to roll back.")
+            raise RegistryError(f"No production version of {name} to roll back.")
         previous = conn.execute(
             _statement("previous_production"),
             [name],

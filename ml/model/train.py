@@ -1,6 +1,8 @@
-"""Stage 4: train, evaluate and explain the propensity model.
+"""Stage 4: train, evaluate and explain a prediction's propensity model.
 
-Trains on the training rows (:mod:`ml.model.frames`: the latest complete
+Each prediction of ``predictions.yml`` trains its own model
+(:class:`ml.model.frames.PredictionModel`: its training set, its registry
+model name). Trains on the training rows (:mod:`ml.model.frames`: the latest complete
 export, split by time). Positives are reweighted while fitting CatBoost
 (:mod:`ml.model.fit`) and the probabilities recalibrated (Platt) on the
 validation slice, so scores stay usable as probabilities. Every training also
@@ -27,7 +29,16 @@ from ml.features import export
 from ml.model.audit import baselines
 from ml.model.evaluate import evaluate, oracle_auc
 from ml.model.fit import fit_catboost, pool
-from ml.model.frames import LABEL, Split, TrainError, TrainingRows, split, training_rows
+from ml.model.frames import (
+    LABEL,
+    PredictionModel,
+    Split,
+    TrainError,
+    TrainingRows,
+    prediction_model,
+    split,
+    training_rows,
+)
 from ml.model.leakage import leakage_audit
 
 if TYPE_CHECKING:
@@ -53,8 +64,13 @@ class Calibrator:
 
 @dataclass
 class TrainedModel:
-    """Everything a training produced, ready to register."""
+    """Everything a training produced, ready to register.
 
+    ``model_name`` is the prediction's registry model; ``data["prediction"]``
+    holds its spec (name, kind, target, windows).
+    """
+
+    model_name: str
     model: CatBoostClassifier
     calibrator: Calibrator
     features: list[str]
@@ -141,7 +157,10 @@ def _require_passed(leakage: dict[str, Any]) -> None:
 
 
 def _data_record(
-    rows: TrainingRows, data: Split, timings: dict[str, float]
+    rows: TrainingRows,
+    data: Split,
+    timings: dict[str, float],
+    target: PredictionModel,
 ) -> dict[str, Any]:
     """What the training read and how long it took (the registry's ``data``)."""
     exported: export.Export = rows.exported
@@ -153,6 +172,8 @@ def _data_record(
         }
     )
     return {
+        "prediction": target.prediction.model_dump(mode="json"),
+        "training_set": exported.dataset,
         "training_export": exported.folder,
         "export_id": exported.export_id,
         "content_digest": rows.digest,
@@ -174,36 +195,77 @@ def _data_record(
     }
 
 
+def _oracle(settings: Settings, data: Split, target: PredictionModel) -> float | None:
+    """The oracle's holdout AUC, for the default prediction only.
+
+    The generator's truth is the default (subscription) prediction's: no
+    oracle for the others until the generator simulates them.
+    """
+    if not target.is_default:
+        return None
+    return oracle_auc(settings, data.holdout, data.holdout_cutoff)
+
+
+def _split_of(
+    rows: TrainingRows, target: PredictionModel, config: TrainSettings
+) -> Split:
+    """The split of a prediction's rows.
+
+    Raises:
+        TrainError: The rows are another set's, or too few (the message
+            names the prediction).
+    """
+    if rows.exported.dataset != target.training_set:
+        raise TrainError(
+            f"Prediction {target.name} trains on {target.training_set}, not on "
+            f"{rows.exported.dataset}: export it (`enrich export --prediction "
+            f"{target.name}`)."
+        )
+    try:
+        data = split(rows.take(), config)
+    except TrainError as exc:
+        raise TrainError(f"Prediction {target.name}: {exc}") from None
+    logger.info(
+        "%s: training on %s rows (%s validation), holdout %s rows at %s",
+        target.name,
+        f"{len(data.train):,}",
+        f"{len(data.validation):,}",
+        f"{len(data.holdout):,}",
+        data.holdout_cutoff.date(),
+    )
+    return data
+
+
 def train(
     settings: Settings,
     exported: export.Export | None = None,
     rows: TrainingRows | None = None,
+    target: PredictionModel | None = None,
 ) -> TrainedModel:
-    """Train on the latest complete training export and evaluate on the holdout.
+    """Train a prediction's model on its training export; evaluate on the holdout.
 
     Args:
         settings: Project settings (``train`` section).
-        exported: The export to train on; the latest complete one when None.
+        exported: The export to train on; the latest complete one of the
+            prediction's training set when None.
         rows: Its rows, when already read (:func:`ml.model.frames.training_rows`).
+        target: The prediction (default: the default prediction of
+            ``predictions.yml``).
 
     Returns:
         The model, its calibration, metrics, baselines, leakage audit and
         explanations.
 
     Raises:
-        TrainError: Too little data, or the leakage audit failed.
+        TrainError: Too little data, the leakage audit failed, or the export
+            is not the prediction's training set.
+        PredictionError: The predictions file does not validate.
     """
     started = time.perf_counter()
     config = settings.train
-    rows = rows or training_rows(settings, exported)
-    data = split(rows.take(), config)
-    logger.info(
-        "training on %s rows (%s validation), holdout %s rows at %s",
-        f"{len(data.train):,}",
-        f"{len(data.validation):,}",
-        f"{len(data.holdout):,}",
-        data.holdout_cutoff.date(),
-    )
+    target = target or prediction_model(settings)
+    rows = rows or training_rows(settings, exported, target)
+    data = _split_of(rows, target, config)
     timings: dict[str, float] = {}
     with _timed(timings, "leakage_audit"):
         leakage = leakage_audit(data, config)
@@ -214,12 +276,13 @@ def train(
     raw = model.predict_proba(pool(data.holdout, data, with_label=False))[:, 1]
     scores = calibrator.apply(raw)
     metrics = evaluate(data.holdout[LABEL].to_numpy(), scores)
-    metrics["oracle_auc"] = oracle_auc(settings, data.holdout, data.holdout_cutoff)
+    metrics["oracle_auc"] = _oracle(settings, data, target)
     metrics["best_iteration"] = int(model.get_best_iteration() or 0)
     with _timed(timings, "baselines"):
         compared = baselines(data, config)
     logger.info(
-        "holdout AUC %.3f (oracle %s, random forest %.3f, logistic %.3f)",
+        "%s: holdout AUC %.3f (oracle %s, random forest %.3f, logistic %.3f)",
+        target.name,
         metrics["roc_auc"],
         "n/a" if metrics["oracle_auc"] is None else f"{metrics['oracle_auc']:.3f}",
         compared["random_forest"]["roc_auc"],
@@ -228,6 +291,7 @@ def train(
     with _timed(timings, "shap"):
         explained = importance(model, data, config)
     return TrainedModel(
+        model_name=target.model_name,
         model=model,
         calibrator=calibrator,
         features=data.features,
@@ -236,7 +300,7 @@ def train(
         baselines=compared,
         leakage=leakage,
         importance=explained,
-        data=_data_record(rows, data, timings),
+        data=_data_record(rows, data, timings, target),
         params=config.model_dump(),
         seconds=time.perf_counter() - started,
         holdout_scores=pd.DataFrame(

@@ -111,6 +111,14 @@ def test_the_pipeline_completes_with_its_artifacts(piped, sql):
         for name in ("load", "featurize", "train", "score", "activate")
     }
     assert subflows == dict.fromkeys(subflows, 1)
+    # Each prediction trains in its own subflow, its own registry model.
+    assert len(flow_runs_since(started, "train prediction")) == 2
+    models = {model.prediction: model.model_name for model in result.trained.models}
+    assert models == {
+        "subscription": "subscription_propensity",
+        "purchase": "purchase_propensity",
+    }
+    assert {"model-metrics-purchase", "promotion-decision-purchase"} <= keys
 
 
 def test_training_again_on_the_same_rows_finds_the_version(piped, monkeypatch, sql):
@@ -124,7 +132,10 @@ def test_training_again_on_the_same_rows_finds_the_version(piped, monkeypatch, s
 
     assert again.version == piped[1].trained.version
     assert sql("select count(*) from registry.model_versions") == versions
-    assert len(task_runs_since(started, "find trained version")) == 1
+    # One look-up per prediction of predictions.yml, and no fit at all.
+    predictions = [model.prediction for model in again.models]
+    assert predictions == ["subscription", "purchase"]
+    assert len(task_runs_since(started, "find trained version")) == len(predictions)
     assert task_runs_since(started, "train") == []
 
 
