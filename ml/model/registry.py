@@ -27,6 +27,7 @@ from ml.core import relations, sql, warehouse
 from ml.core.config import Settings
 from ml.core.errors import EnrichError
 from ml.core.lake import Lake, open_lake
+from ml.model import diagnostics
 from ml.model.train import TrainedModel
 
 if TYPE_CHECKING:
@@ -261,8 +262,7 @@ def model_card(name: str, number: int, trained: TrainedModel) -> str:
     lines = [
         f"# {name} v{number}",
         "",
-        "Predicts a subscription (web.formFilledOut on subscriptionForm) within the "
-        "label horizon after a cutoff.",
+        *_prediction_lines(data.get("prediction")),
         "",
         "## Data",
         f"- Training export: `{data['training_export']}` (as_of {data['as_of']})",
@@ -292,6 +292,28 @@ def model_card(name: str, number: int, trained: TrainedModel) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _prediction_lines(record: dict[str, Any] | None) -> list[str]:
+    """What the model predicts, its training window and the per-cutoff counts."""
+    if record is None:
+        return ["Predicts the default prediction of predictions.yml."]
+    target = diagnostics.target_text(
+        record["prediction"], record["event_type"], record["where"]
+    )
+    header = diagnostics.TABLE_HEADER
+    return [
+        f"Predicts {record['prediction']} ({record['kind']}): {target}.",
+        "",
+        f"Training window: {diagnostics.window_text(record)}.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *(
+            "| " + " | ".join(str(cell) for cell in row) + " |"
+            for row in diagnostics.table_rows(record)
+        ),
+    ]
 
 
 def _permutation_lines(leak: dict[str, Any]) -> list[str]:

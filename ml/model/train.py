@@ -24,6 +24,7 @@ import pandas as pd
 
 from ml.core.config import Settings, TrainSettings
 from ml.features import export
+from ml.model import diagnostics
 from ml.model.audit import baselines
 from ml.model.evaluate import evaluate, oracle_auc
 from ml.model.fit import fit_catboost, pool
@@ -191,10 +192,14 @@ def train(
         explanations.
 
     Raises:
-        TrainError: Too little data, or the leakage audit failed.
+        TrainError: Too few positives (:mod:`ml.model.diagnostics`, the
+            message says what the data holds), or the leakage audit failed.
     """
     started = time.perf_counter()
     config = settings.train
+    # Before reading and fitting: the per-cutoff counts, and a TrainError
+    # saying what the data holds when the positives are too few.
+    diagnosis = diagnostics.check(settings)
     rows = rows or training_rows(settings, exported)
     data = split(rows.take(), config)
     logger.info(
@@ -236,7 +241,7 @@ def train(
         baselines=compared,
         leakage=leakage,
         importance=explained,
-        data=_data_record(rows, data, timings),
+        data={**_data_record(rows, data, timings), "prediction": diagnosis.record()},
         params=config.model_dump(),
         seconds=time.perf_counter() - started,
         holdout_scores=pd.DataFrame(
