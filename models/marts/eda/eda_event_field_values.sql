@@ -14,9 +14,10 @@ events as (
 
     select
         event_type,
-        {%- for field in fields %}
-        {{ field }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        page_name,
+        link_name,
+        campaign_name,
+        sku
 
     from {{ ref('int_experience_events_sampled') }}
 
