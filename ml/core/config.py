@@ -132,6 +132,11 @@ class TrainSettings(BaseModel):
     leakage_null_alpha: float = Field(1e-4, gt=0, lt=0.5)
     leakage_null_iterations: int = Field(50, ge=1)
     shap_sample_rows: int = Field(5_000, ge=100)
+    # Before fitting (ml/model/diagnostics.py): at least this many positives
+    # at the training cutoffs before the holdout, and at the holdout cutoff;
+    # fewer stop training with what the data holds for the target.
+    min_positives: int = Field(50, ge=1)
+    min_holdout_positives: int = Field(10, ge=1)
 
     @model_validator(mode="before")
     @classmethod

@@ -20,6 +20,7 @@ SYNTHETIC_TRUTH = (SYNTHETIC_SCHEMA, "truth")
 ML_SCHEMA = "ml"
 ML_TRAINING_SET = (ML_SCHEMA, "ml_training_set")
 ML_SCORING_SET = (ML_SCHEMA, "ml_scoring_set")
+ML_PREDICTION_CUTOFFS = (ML_SCHEMA, "ml_prediction_cutoffs")
 
 # The model registry (one row per trained model version).
 REGISTRY_SCHEMA = "registry"
@@ -53,4 +54,5 @@ EDA_DATASET_SUMMARY = (EDA_SCHEMA, "eda_dataset_summary")
 EDA_DAILY_VOLUMES = (EDA_SCHEMA, "eda_daily_volumes")
 EDA_EMAIL_FUNNEL = (EDA_SCHEMA, "eda_email_funnel")
 EDA_EVENT_COOCCURRENCE = (EDA_SCHEMA, "eda_event_cooccurrence")
-EDA_CONVERSION_CORRELATION = (EDA_SCHEMA, "eda_conversion_correlation")
+EDA_LABEL_CORRELATION = (EDA_SCHEMA, "eda_label_correlation")
+EDA_EVENT_FIELD_VALUES = (EDA_SCHEMA, "eda_event_field_values")

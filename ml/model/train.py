@@ -26,6 +26,7 @@ import pandas as pd
 
 from ml.core.config import Settings, TrainSettings
 from ml.features import export
+from ml.model import diagnostics
 from ml.model.audit import baselines
 from ml.model.evaluate import evaluate, oracle_auc
 from ml.model.fit import fit_catboost, pool
@@ -252,18 +253,17 @@ def train(
         target: The prediction (default: the default prediction of
             ``predictions.yml``).
 
-    Returns:
-        The model, its calibration, metrics, baselines, leakage audit and
-        explanations.
-
     Raises:
-        TrainError: Too little data, the leakage audit failed, or the export
-            is not the prediction's training set.
+        TrainError: Too few positives (:mod:`ml.model.diagnostics` says what
+            the data holds), a failed leakage audit, or another set's export.
         PredictionError: The predictions file does not validate.
     """
     started = time.perf_counter()
     config = settings.train
     target = target or prediction_model(settings)
+    # Before reading and fitting: the per-cutoff counts, and a TrainError
+    # saying what the data holds when the positives are too few.
+    diagnosis = diagnostics.check(settings, target.name)
     rows = rows or training_rows(settings, exported, target)
     data = _split_of(rows, target, config)
     timings: dict[str, float] = {}
@@ -300,7 +300,10 @@ def train(
         baselines=compared,
         leakage=leakage,
         importance=explained,
-        data=_data_record(rows, data, timings, target),
+        data={
+            **_data_record(rows, data, timings, target),
+            "diagnostics": diagnosis.record(),
+        },
         params=config.model_dump(),
         seconds=time.perf_counter() - started,
         holdout_scores=pd.DataFrame(

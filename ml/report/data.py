@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def data_section(
     conn: psycopg.Connection, marts: engines.Reader | None = None
 ) -> Section:
-    """Volumes, funnel, co-occurrence, correlation with conversion, quarantine.
+    """Volumes, funnel, co-occurrence, correlation with the labels, quarantine.
 
     Args:
         conn: A warehouse connection.
@@ -38,7 +38,7 @@ def data_section(
         relations.EDA_DAILY_VOLUMES,
         relations.EDA_EMAIL_FUNNEL,
         relations.EDA_EVENT_COOCCURRENCE,
-        relations.EDA_CONVERSION_CORRELATION,
+        relations.EDA_LABEL_CORRELATION,
     )
     absent = next((".".join(r) for r in needed if not eda.exists(r)), None)
     if absent:
@@ -215,31 +215,38 @@ def _cooccurrence(eda: Any, section: Section) -> None:
 
 
 def _correlation(eda: Any, section: Section) -> None:
+    """Per prediction: each event type's count at the cutoffs against the label.
+
+    The longest feature window's counts (all history before the cutoff).
+    """
     rows = eda.rows(
-        "select event_type, correlation_with_conversion from {table} "
-        "where correlation_with_conversion is not null "
-        "order by correlation_with_conversion desc",
-        relations.EDA_CONVERSION_CORRELATION,
+        "select prediction_name, event_type, correlation_with_label from {table} "
+        "where feature_window = 'total' and correlation_with_label is not null "
+        "order by prediction_name, correlation_with_label desc",
+        relations.EDA_LABEL_CORRELATION,
     )
-    if not rows:
-        return
-    values = [float(row[1]) for row in rows]
-    section.items.append(
-        plots.plot(
-            "Correlation with conversion",
-            "Pearson correlation of each event type's count per profile with the "
-            "profile converting.",
-            plots.hbar(
-                "Correlation of event counts with conversion",
-                [plots.short(row[0]) for row in rows],
-                values,
-                "correlation",
-                colors=[plots.MODEL if v >= 0 else plots.NEGATIVE for v in values],
-                counts=False,
-            ),
-            height=0.3 * len(rows) + 1.2,
+    by_prediction: dict[str, list[tuple[str, float]]] = {}
+    for prediction, event_type, value in rows:
+        by_prediction.setdefault(prediction, []).append((event_type, float(value)))
+    for prediction, pairs in by_prediction.items():
+        values = [value for _, value in pairs]
+        section.items.append(
+            plots.plot(
+                f"Correlation with the label: {prediction}",
+                f"Pearson correlation, over {prediction}'s training rows, of each "
+                "event type's count before the cutoff with the label in the "
+                "window after it (point in time, as the model sees the data).",
+                plots.hbar(
+                    f"Event counts at the cutoff vs {prediction}'s label",
+                    [plots.short(event_type) for event_type, _ in pairs],
+                    values,
+                    "correlation",
+                    colors=[plots.MODEL if v >= 0 else plots.NEGATIVE for v in values],
+                    counts=False,
+                ),
+                height=0.3 * len(pairs) + 1.2,
+            )
         )
-    )
 
 
 def _quarantine(conn: psycopg.Connection, section: Section) -> None:

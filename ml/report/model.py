@@ -14,7 +14,7 @@ import numpy as np
 
 from ml.core.config import Settings
 from ml.core.errors import StorageError
-from ml.model import registry
+from ml.model import diagnostics, registry
 from ml.report import plots
 from ml.report.page import Section, Table
 from ml.report.plots import Plot
@@ -69,6 +69,7 @@ def model_section(settings: Settings, scores: scores_read.CurrentRun | None) -> 
         + f" on {m['rows']:,} holdout rows, {m['positives']:,} conversions."
     )
     section.items.append(f"Promotion decision: {version.decision or 'not yet decided'}")
+    section.items.extend(_prediction_items(version))
     section.items.append(_auc_bars(version))
     if "curves" in m:
         section.items.append(_curves(version))
@@ -101,6 +102,28 @@ def model_section(settings: Settings, scores: scores_read.CurrentRun | None) -> 
         )
     )
     return section
+
+
+def _prediction_items(version: registry.Version) -> list[str | Table]:
+    """The training window and the per-cutoff counts (older versions: a note)."""
+    record = version.data.get("diagnostics")
+    if record is None:
+        return [
+            f"v{version.version} was trained before the per-cutoff counts were "
+            "recorded: retrain to see them."
+        ]
+    target = diagnostics.target_text(
+        record["prediction"], record["event_type"], record["where"]
+    )
+    return [
+        f"Prediction {record['prediction']} ({record['kind']}): {target}; "
+        f"{diagnostics.window_text(record)}.",
+        Table(
+            "Per cutoff: target events before it, eligible profiles, positives",
+            diagnostics.TABLE_HEADER,
+            diagnostics.table_rows(record),
+        ),
+    ]
 
 
 def _leakage_rows(leakage: dict[str, Any]) -> list[list[str]]:

@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from ml import synthetic
+from ml.core.predictions import load_predictions
 from ml.core.warehouse import dbt_environment
 from ml.data import generated
 from ml.features import featurize
@@ -81,13 +82,63 @@ def test_labels_match_the_generators_truth(built, sql):
     assert abs(float(observed) - float(oracle)) < 0.02
 
 
-def test_conversion_correlation_ranks_responses_above_exposures(built, sql):
+def test_label_correlation_is_point_in_time_per_prediction(built, sql):
     rank = dict(
-        sql("select event_type, correlation_rank from eda.eda_conversion_correlation")
+        sql(
+            "select event_type, correlation_rank from eda.eda_label_correlation "
+            "where prediction_name = 'subscription' and feature_window = 'total'"
+        )
     )
     responses = ["directMarketing.emailClicked", "decisioning.propositionInteract"]
     exposures = ["advertising.impressions", "directMarketing.emailSent"]
     assert max(rank[t] for t in responses) < min(rank[t] for t in exposures)
+    # Each prediction's rows are its own training rows (ml_labels).
+    counted = sql(
+        "select prediction_name, max(count_rows), max(count_positives) "
+        "from eda.eda_label_correlation group by prediction_name order by 1"
+    )
+    labels = sql(
+        "select prediction_name, count(*), sum(case when label then 1 else 0 end) "
+        "from ml.ml_labels group by prediction_name order by 1"
+    )
+    assert [(n, r, p) for n, r, p in counted] == [(n, r, p) for n, r, p in labels]
+    assert {row[0] for row in counted} == {"subscription", "purchase"}
+
+
+def test_prediction_cutoffs_count_the_marts_rows(built, settings, sql):
+    spec = load_predictions(settings).items
+    cutoffs = sql(
+        "select prediction_name, cutoff_at, is_scoring_cutoff, "
+        "count_eligible_profiles, count_positives, count_event_type_events, "
+        "count_target_events from ml.ml_prediction_cutoffs"
+    )
+    eligible = dict(
+        ((n, c), k)
+        for n, c, k in sql(
+            "select prediction_name, cutoff_at, count(*) "
+            "from intermediate.int_profile_cutoffs_eligible group by 1, 2"
+        )
+    )
+    positives = dict(
+        ((n, c), k)
+        for n, c, k in sql(
+            "select prediction_name, cutoff_at, "
+            "sum(case when label then 1 else 0 end) from ml.ml_labels group by 1, 2"
+        )
+    )
+    assert len(cutoffs) == sum(item.training_cutoffs + 1 for item in spec)
+    for name, cutoff, scoring, count, positive, typed, matching in cutoffs:
+        assert count == eligible[(name, cutoff)]
+        assert positive == (None if scoring else positives[(name, cutoff)])
+        assert 0 <= matching <= typed
+    [(forms, subscriptions)] = sql(
+        "select count(*), count(*) filter (where page_name = 'subscriptionForm') "
+        "from staging.stg_xdm__experience_events "
+        "where event_type = 'web.formFilledOut'"
+    )
+    assert (
+        [(t, m) for n, _, s, _, _, t, m in cutoffs if s and n == "subscription"]
+    ) == [(forms, subscriptions)]
 
 
 def test_big_data_is_sampled_to_the_cap(built, settings, sql):

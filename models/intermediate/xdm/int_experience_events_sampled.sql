@@ -13,6 +13,10 @@ sampled as (
         event_type,
         event_at,
         event_date,
+        page_name,
+        link_name,
+        campaign_name,
+        sku,
         {{ target_condition(prediction_spec()[0]) }} as is_conversion
 
     from {{ ref('stg_xdm__experience_events') }}
