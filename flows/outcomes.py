@@ -156,7 +156,11 @@ class PipelineOutcome:
     """Every stage of the ``pipeline`` flow, its report and its stage record.
 
     Attributes:
-        loaded: The ``load`` flow's outcome.
+        source: ``generate`` (synthetic data first) or ``loaded`` (what the
+            warehouse holds, after loading ``paths`` if given).
+        events: Experience events the pipeline ran on.
+        loaded: The ``load`` flow's outcome (no batches when nothing was
+            loaded by this run).
         trained: The ``train`` flow's outcome.
         scored: The ``score`` flow's outcome.
         activated: The ``activate`` flow's outcome.
@@ -164,6 +168,8 @@ class PipelineOutcome:
         stages: The stage clock's record (``StageClock.as_dict()``).
     """
 
+    source: str
+    events: int
     loaded: LoadOutcome
     trained: TrainOutcome
     scored: ScoreOutcome

@@ -11,6 +11,7 @@
 ``activate``   build the audiences -> send their changes to the destinations
 ``refresh``    ``score`` then ``activate`` (the daily deployment)
 ``pipeline``   load -> featurize -> train -> score -> activate -> report
+               (generated data, or what is loaded: ``source="loaded"``)
 =============  ================================================================
 
 dbt runs are upstream tasks: a failed model or test fails the flow before
@@ -26,7 +27,7 @@ Each flow returns a small summary (what the CLI prints), a dataclass of
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from prefect import Flow, flow, get_run_logger
 
@@ -43,7 +44,7 @@ from flows.outcomes import (
 )
 from ml import report
 from ml.core.clock import StageClock
-from ml.core.config import load_settings
+from ml.core.config import Settings, load_settings
 from ml.core.engines import Engine
 from ml.features.builds import ml_set_build
 from ml.features.export import Export
@@ -294,6 +295,18 @@ def refresh_flow(model_version: int | None = None) -> RefreshOutcome:
     )
 
 
+def _loaded_data(
+    settings: Settings, paths: list[str] | None, identity_field: str | None
+) -> tuple[LoadOutcome, int]:
+    """Load ``paths`` if any, then count what the warehouse holds (none: fail)."""
+    loaded = (
+        load_flow(paths=paths, identity_field=identity_field)
+        if paths
+        else LoadOutcome(batches=[], events=0)
+    )
+    return loaded, tasks.loaded_events(settings)
+
+
 @flow(name="pipeline")
 def pipeline_flow(
     profiles: int | None = None,
@@ -303,8 +316,11 @@ def pipeline_flow(
     horizon_days: int | None = None,
     full_refresh: bool = True,
     featurize_target: str | None = None,
+    source: Literal["generate", "loaded"] | None = None,
+    paths: list[str] | None = None,
+    identity_field: str | None = None,
 ) -> PipelineOutcome:
-    """The whole pipeline on generated data, ending in the run report.
+    """The whole pipeline on generated or loaded data, ending in the run report.
 
     Args:
         profiles: Synthetic profiles (default: ``generate.profiles``).
@@ -316,19 +332,36 @@ def pipeline_flow(
             its dataset, so by default it does).
         featurize_target: Featurize on ``warehouse``, ``duckdb`` or ``spark``
             (default: ``featurize.target``).
+        source: ``generate`` (synthetic data, replacing the previous
+            synthetic dataset) or ``loaded`` (what the warehouse holds;
+            the generator's parameters are then unused). Default:
+            ``run.source``; ``loaded`` when ``paths`` are given.
+        paths: XDM event files or folders (local or ``s3://``) to load
+            first, as ``enrich load`` does.
+        identity_field: Where the identity sits in those files' records
+            (default: ``load.identity_field``).
+
+    Raises:
+        NothingLoadedError: On loaded data, when the warehouse holds no
+            experience events (before any dbt build).
     """
     settings = load_settings()
+    source = source or ("loaded" if paths else settings.run.source)
     clock = StageClock()
     with clock.stage("data") as stage:
-        loaded = load_flow(
-            profiles=profiles,
-            seed=seed,
-            as_of=as_of,
-            weeks=weeks,
-            horizon_days=horizon_days,
-            replace=True,
-        )
-        stage.items, stage.unit = loaded.events, "events"
+        if source == "generate":
+            loaded = load_flow(
+                profiles=profiles,
+                seed=seed,
+                as_of=as_of,
+                weeks=weeks,
+                horizon_days=horizon_days,
+                replace=True,
+            )
+            events = loaded.events
+        else:
+            loaded, events = _loaded_data(settings, paths, identity_field)
+        stage.items, stage.unit = events, "events"
     with clock.stage("featurize"):
         featurize_flow(full_refresh=full_refresh, target=featurize_target)
     with clock.stage("train") as stage:
@@ -345,6 +378,8 @@ def pipeline_flow(
         path = tasks.write_report(settings, clock.as_dict(), f"run-{stamp}")
     report.write_run_record(settings, f"run-{stamp}", clock.as_dict())
     return PipelineOutcome(
+        source=source,
+        events=events,
         loaded=loaded,
         trained=trained,
         scored=scored,

@@ -30,7 +30,7 @@ from ml.activation import builds as audience_builds
 from ml.activation.errors import ActivationError
 from ml.activation.ledger import Delivery
 from ml.core.config import OrchestrationSettings, Settings
-from ml.data import files, generated
+from ml.data import files, generated, read
 from ml.data.batches import BatchResult
 from ml.data.datasets import EVENTS
 from ml.features import export, featurize
@@ -90,6 +90,12 @@ def load_files(
         dataset=EVENTS if dataset is None else dataset,
         identity_field=identity_field,
     )
+
+
+@task(name="loaded events", cache_policy=NONE)
+def loaded_events(settings: Settings) -> int:
+    """Experience events the warehouse holds; fails when there are none."""
+    return read.loaded_events(settings)
 
 
 @task(name="dbt build", cache_policy=NONE)

@@ -311,10 +311,26 @@ def _add_audience_commands(commands: Subcommands) -> None:
 
 def _add_run_commands(commands: Subcommands) -> None:
     run = commands.add_parser(
-        "run", help="run the pipeline on the embedded defaults (flow `pipeline`)"
+        "run",
+        help="the whole pipeline on generated or loaded data (flow `pipeline`)",
     )
     _add_generator_options(run)
     _add_target_option(run, "featurize on (default: featurize.target)")
+    run.add_argument(
+        "--generate",
+        action=argparse.BooleanOptionalAction,
+        help="generate synthetic data first; --no-generate runs on what is "
+        "loaded (default: run.source)",
+    )
+    run.add_argument(
+        "--load",
+        nargs="+",
+        metavar="PATH",
+        help="load these XDM event files first, then run on what is loaded",
+    )
+    run.add_argument(
+        "--identity-field", help="where the identity sits in the --load files"
+    )
     run.set_defaults(command_name="run")
 
     commands.add_parser(

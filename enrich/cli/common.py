@@ -5,6 +5,11 @@ from __future__ import annotations
 import sys
 
 from ml.core.config import Settings, load_settings
+from ml.core.errors import EnrichError
+
+
+class UsageError(EnrichError):
+    """A command's options contradict each other or the settings."""
 
 
 def settings() -> Settings:

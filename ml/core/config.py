@@ -62,6 +62,14 @@ class GenerateSettings(BaseModel):
         return self.as_of or dt.datetime.now(dt.UTC).date()
 
 
+class RunSettings(BaseModel):
+    """What ``enrich run`` (the pipeline flow) runs on."""
+
+    # generate: synthetic data first (the demo); loaded: what the warehouse
+    # holds (your own exports, loaded with `enrich load`).
+    source: Literal["generate", "loaded"] = "generate"
+
+
 class LoadSettings(BaseModel):
     """Defaults of the batch loader."""
 
@@ -243,6 +251,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     generate: GenerateSettings = GenerateSettings()
     load: LoadSettings = LoadSettings()
+    run: RunSettings = RunSettings()
     featurize: FeaturizeSettings = FeaturizeSettings()
     export: ExportSettings = ExportSettings()
     train: TrainSettings = TrainSettings()

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ml.core import relations, sql, warehouse
+from ml.core.config import Settings
+from ml.core.errors import LoadError
 
 if TYPE_CHECKING:
     import psycopg
@@ -25,6 +27,10 @@ class BatchesSummary:
     records_loaded: int
     records_quarantined: int
     batches: int
+
+
+class NothingLoadedError(LoadError):
+    """The pipeline was asked to run on loaded data, and none is loaded."""
 
 
 @dataclass(frozen=True)
@@ -64,3 +70,29 @@ def quarantine_by_reason(conn: psycopg.Connection) -> list[QuarantineReason]:
     """
     rows = conn.execute(sql.statement(PACKAGE, "quarantine_by_reason")).fetchall()
     return [QuarantineReason(*row) for row in rows]
+
+
+def loaded_events(settings: Settings) -> int:
+    """Experience events the successful load batches hold (files or generated).
+
+    Args:
+        settings: Project settings.
+
+    Raises:
+        NothingLoadedError: No batch of experience events was ever loaded, or
+            every record of the files was quarantined.
+    """
+    with warehouse.connect(settings) as conn:
+        if warehouse.exists(conn, relations.RAW_BATCHES):
+            found = conn.execute(sql.statement(PACKAGE, "loaded_events"))
+            events, _ = sql.single_row(found)
+        else:
+            events = 0
+    if not events:
+        raise NothingLoadedError(
+            "Nothing is loaded: the warehouse holds no experience events. Load "
+            "your exports first (enrich load PATH ...) or pass --load PATH; to "
+            "run on generated data, drop --no-generate (or set run.source: "
+            "generate in enrich.yml)."
+        )
+    return int(events)

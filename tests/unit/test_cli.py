@@ -82,3 +82,42 @@ def test_suppression_files_give_their_first_column(tmp_path):
     plain = tmp_path / "ids.txt"
     plain.write_text("789\n012\n")
     assert _identities_in(plain) == ["789", "012"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "configured", "source"),
+    [
+        (["run"], "generate", "generate"),
+        (["run"], "loaded", "loaded"),
+        (["run", "--no-generate"], "generate", "loaded"),
+        (["run", "--generate"], "loaded", "generate"),
+        (["run", "--load", "a.jsonl", "b.jsonl"], "generate", "loaded"),
+        (["run", "--profiles", "500"], "generate", "generate"),
+    ],
+)
+def test_run_takes_its_data_source_from_options_else_enrich_yml(
+    argv, configured, source, monkeypatch
+):
+    from enrich.cli import build_parser
+    from enrich.cli.runs import run_source
+
+    monkeypatch.setenv("ENRICH_RUN__SOURCE", configured)
+    assert run_source(build_parser().parse_args(argv)) == source
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--no-generate", "--profiles", "500"], "--profiles: generator"),
+        (["run", "--load", "a.jsonl", "--seed", "3"], "--seed: generator"),
+        (["run", "--load", "a.jsonl", "--generate"], "drop --generate"),
+        (["run", "--identity-field", "_acme.userid"], "add --load"),
+    ],
+)
+def test_run_refuses_options_that_contradict_its_source(argv, message):
+    from enrich.cli import build_parser
+    from enrich.cli.common import UsageError
+    from enrich.cli.runs import run_source
+
+    with pytest.raises(UsageError, match=message):
+        run_source(build_parser().parse_args(argv))
