@@ -31,6 +31,7 @@ QUICK = {
     "ENRICH_TRAIN__BASELINE_TREES": "20",
     "ENRICH_TRAIN__SHAP_SAMPLE_ROWS": "200",
     "ENRICH_REGISTRY__MIN_AUC": "0.55",
+    "ENRICH_GENERATE__PROFILES": "1500",  # only if a run generates by mistake
 }
 
 
@@ -114,12 +115,13 @@ def test_the_pipeline_trains_scores_and_reports_on_the_loaded_data(ran, own):
         settings, "select count(*), sum(label::int) from ml.ml_training_set"
     )
     assert 0 < positives < training_rows
-    [(name, status, auc)] = rows(
+    [(name, status, auc, oracle)] = rows(
         settings,
-        "select model_name, status, (metrics ->> 'roc_auc')::float "
-        "from registry.model_versions",
+        "select model_name, status, (metrics ->> 'roc_auc')::float, "
+        "metrics ->> 'oracle_auc' from registry.model_versions",
     )
     assert status == "production", (name, auc)
+    assert oracle is None  # no generator, no oracle
     assert auc > 0.6  # form fills follow email clicks: the model sees it
     [(eligible,)] = rows(settings, "select count(*) from ml.ml_scoring_set")
     [(scored,)] = rows(
@@ -127,8 +129,9 @@ def test_the_pipeline_trains_scores_and_reports_on_the_loaded_data(ran, own):
         "select count(*) filter (where has_score) from profiles.profiles_enriched",
     )
     assert scored == eligible > 0
-    # No generator here: no synthetic dataset, so no oracle and no back-test.
-    assert rows(settings, "select to_regclass('synthetic.truth')") == [(None,)]
+    # No generator here: no synthetic dataset, so no back-test either.
+    assert rows(settings, "select count(*) from synthetic.truth") == [(0,)]
+    assert "simulated future" not in run.stderr
     report = Path(run.stderr.split("the run report: ", 1)[1].split("\n", 1)[0])
     assert report.is_file() and report.is_relative_to(settings.home)
     assert "Model" in report.read_text()
