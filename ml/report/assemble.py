@@ -9,6 +9,7 @@ from typing import Any
 from ml.core import engines, warehouse
 from ml.core.config import Settings
 from ml.core.lake import open_lake
+from ml.core.predictions import load_predictions
 from ml.features import builds
 from ml.report.audiences import audiences_section
 from ml.report.data import data_section
@@ -34,7 +35,8 @@ def collect(settings: Settings, run: dict[str, Any] | None = None) -> Report:
             else None
         )
         with warehouse.connect(settings) as conn:
-            data = data_section(conn, marts)
+            order = [item.name for item in load_predictions(settings).items]
+            data = data_section(conn, marts, order)
             scores = scores_read.current_run(conn)
     sections = [data, model_section(settings, scores)]
     sections.append(scores_section(settings, scores))

@@ -7,6 +7,7 @@ built them); what the loads read and refused comes from :mod:`ml.data.read`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,13 +22,17 @@ if TYPE_CHECKING:
 
 
 def data_section(
-    conn: psycopg.Connection, marts: engines.Reader | None = None
+    conn: psycopg.Connection,
+    marts: engines.Reader | None = None,
+    predictions: Sequence[str] = (),
 ) -> Section:
     """Volumes, funnel, co-occurrence, correlation with the labels, quarantine.
 
     Args:
         conn: A warehouse connection.
         marts: The exploration marts of another engine, when it built them.
+        predictions: The order to show the predictions in (predictions.yml's,
+            the default first); others follow by name.
     """
     section = Section("data", "Data")
     eda = marts or engines.WarehouseReader(conn)
@@ -47,7 +52,7 @@ def data_section(
         _volumes(eda, section)
         _funnel(eda, section)
         _cooccurrence(eda, section)
-        _correlation(eda, section)
+        _correlation(eda, section, predictions)
     _quarantine(conn, section)
     return section
 
@@ -214,7 +219,7 @@ def _cooccurrence(eda: Any, section: Section) -> None:
     )
 
 
-def _correlation(eda: Any, section: Section) -> None:
+def _correlation(eda: Any, section: Section, order: Sequence[str]) -> None:
     """Per prediction: each event type's count at the cutoffs against the label.
 
     The longest feature window's counts (all history before the cutoff).
@@ -228,7 +233,10 @@ def _correlation(eda: Any, section: Section) -> None:
     by_prediction: dict[str, list[tuple[str, float]]] = {}
     for prediction, event_type, value in rows:
         by_prediction.setdefault(prediction, []).append((event_type, float(value)))
-    for prediction, pairs in by_prediction.items():
+    rank = {name: number for number, name in enumerate(order)}
+    shown = sorted(by_prediction, key=lambda name: (rank.get(name, len(rank)), name))
+    for prediction in shown:
+        pairs = by_prediction[prediction]
         values = [value for _, value in pairs]
         section.items.append(
             plots.plot(

@@ -22,7 +22,8 @@ EXPECTED = {
         "Daily volumes",
         "Email funnel",
         "Event co-occurrence",
-        "Correlation with conversion",
+        "Correlation with the label: subscription",
+        "Correlation with the label: purchase",
     ],
     "model": [
         "Model against baselines",

@@ -118,7 +118,8 @@ def test_the_pipeline_trains_scores_and_reports_on_the_loaded_data(ran, own):
     [(name, status, auc, oracle)] = rows(
         settings,
         "select model_name, status, (metrics ->> 'roc_auc')::float, "
-        "metrics ->> 'oracle_auc' from registry.model_versions",
+        "metrics ->> 'oracle_auc' from registry.model_versions "
+        "where model_name = 'subscription_propensity'",
     )
     assert status == "production", (name, auc)
     assert oracle is None  # no generator, no oracle
