@@ -80,7 +80,10 @@ def read_catalogue(settings: Settings) -> Catalogue:
     project = settings.project_dir / "dbt_project.yml"
     try:
         with seed.open(newline="") as handle:
-            rows = [(row["event_type"], row["feature_slug"]) for row in csv.DictReader(handle)]
+            rows = [
+                (row["event_type"], row["feature_slug"])
+                for row in csv.DictReader(handle)
+            ]
         windows = yaml.safe_load(project.read_text())["vars"]["feature_windows_days"]
     except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
         raise PredictionError(
@@ -193,7 +196,9 @@ def _set_entry(name: str, training: bool, catalogue: Catalogue) -> list[str]:
         ]
     lines.append("    columns:")
     lines += _column(
-        "profile_id", "The profile.", ("not_null",) if training else ("unique", "not_null")
+        "profile_id",
+        "The profile.",
+        ("not_null",) if training else ("unique", "not_null"),
     )
     lines += _column(
         "cutoff_at",
@@ -305,7 +310,9 @@ def render_buckets(predictions: Predictions, catalogue: Catalogue) -> str:
             f"last_target_{name}_at",
             f"Latest target event of {name} in the bucket; null when none.",
         )
-    lines += _column("count_active_days", "Distinct UTC days with events in the bucket.")
+    lines += _column(
+        "count_active_days", "Distinct UTC days with events in the bucket."
+    )
     lines += _column("bucket_start_at", "Start of the bucket.")
     lines += _column("bucket_end_at", "End of the bucket.")
     return "\n".join(lines) + "\n"
