@@ -5,37 +5,14 @@ from __future__ import annotations
 import argparse
 
 from enrich.cli.common import echo, settings
-from ml.core import predictions
-from ml.core.predictions import Prediction
+from ml.core import prediction_files, predictions
+from ml.core.prediction_files import describe
 
-
-def describe(item: Prediction) -> str:
-    """One line: the kind, the target, the eligibility and the windows."""
-    target = item.target.event_type or "any event"
-    if item.target.where:
-        target += f" where {item.target.where}"
-    label = {
-        "first": "a first",
-        "repeat": "at least one",
-        "churn": "no",
-    }[item.kind]
-    start = item.gap_days
-    end = item.gap_days + item.horizon_days
-    parts = [
-        f"{item.kind}: {label} {target} in [cutoff + {start} d, cutoff + {end} d)",
-        f"{item.training_cutoffs} training cutoffs {item.cutoff_step_days} d apart",
-    ]
-    if item.kind == "repeat" and item.previous_only:
-        parts.append("only profiles that did it before")
-    if item.kind == "churn":
-        parts.append(f"eligible if active within {item.active_days} d")
-    if item.eligible:
-        parts.append(f"eligible where {item.eligible}")
-    return "; ".join(parts)
+__all__ = ["describe", "sync", "validate"]
 
 
 def validate(args: argparse.Namespace) -> int:
-    """Check every prediction; say whether dbt_project.yml holds the spec."""
+    """Check every prediction; say whether the generated dbt files are current."""
     current = settings()
     found = predictions.load_predictions(current)
     print(f"{found.path}: {len(found.items)} prediction(s) are valid")
@@ -49,11 +26,19 @@ def validate(args: argparse.Namespace) -> int:
             "`dbt build` would use an older spec; enrich featurize passes the "
             "current one): run `enrich predictions sync`."
         )
+    stale = prediction_files.stale(current, found)
+    if stale:
+        names = ", ".join(str(path) for path in stale)
+        echo(
+            f"{current.project_dir}: generated dbt files are stale ({names}); "
+            "enrich featurize refuses to build until you run "
+            "`enrich predictions sync`."
+        )
     return 0
 
 
 def sync(args: argparse.Namespace) -> int:
-    """Rewrite the generated predictions block of dbt_project.yml."""
+    """Rewrite the generated block of dbt_project.yml and the generated models."""
     current = settings()
     found = predictions.load_predictions(current)
     project = predictions.dbt_project_file(current)
@@ -63,4 +48,10 @@ def sync(args: argparse.Namespace) -> int:
         )
     else:
         print(f"{project}: predictions block already current")
+    changed = prediction_files.sync(current, found)
+    for path in changed:
+        done = "written" if (current.project_dir / path).exists() else "removed"
+        print(f"{current.project_dir / path}: {done}")
+    if not changed:
+        print(f"{current.project_dir}: generated dbt files already current")
     return 0

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ml.core import predictions, relations, sql, warehouse
+from ml.core import prediction_files, predictions, relations, sql, warehouse
 from ml.core.config import Settings
 from ml.core.engines import Engine, EngineError, check_installed, release
 from ml.core.errors import EnrichError
@@ -254,13 +254,21 @@ def featurize(
         The ``dbt build`` outcome.
 
     Raises:
-        PredictionError: ``predictions.yml`` does not validate (before dbt runs).
+        PredictionError: ``predictions.yml`` does not validate, or the dbt
+            files generated from it are stale (before dbt runs).
     """
     engine = _engine(target or settings.featurize.target)
     if engine.reads_lake:
         # The engine reads the lake: it must hold every loaded batch.
         lake_copy.sync(settings)
-    command = ["build"]
+    # The per-prediction models must be those of predictions.yml (dbt cannot
+    # build a spec whose models are missing); refuse rather than write into
+    # the project behind the user's back.
+    found = predictions.load_predictions(settings)
+    prediction_files.check_current(settings, found)
+    # dbt's unit tests check the models' logic on fixed fixtures named after
+    # the shipped predictions: the project's CI runs them, not a user's build.
+    command = ["build", "--exclude-resource-type", "unit_test"]
     if full_refresh:
         command.append("--full-refresh")
     if select:
@@ -269,7 +277,7 @@ def featurize(
         command += ["--selector", selector]
     # The prediction spec of predictions.yml, not dbt_project.yml's copy
     # (which may be stale); a caller's own vars win.
-    dbt_vars = {**predictions.dbt_vars(settings), **(dbt_vars or {})}
+    dbt_vars = {"predictions": predictions.compiled(found), **(dbt_vars or {})}
     percent = sample_percent(settings)
     if percent < 100:
         for name in SAMPLED_VARS:

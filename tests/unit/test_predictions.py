@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ml.core import predictions
+from ml.core import prediction_files, predictions
 from ml.core.config import PredictionSettings, load_settings
 from ml.core.predictions import PredictionError
 
@@ -204,6 +204,17 @@ def test_the_shipped_dbt_project_holds_what_sync_writes():
     assert project["vars"]["predictions"] == predictions.compiled(found)
 
 
+def test_the_shipped_project_holds_the_generated_dbt_files():
+    settings = load_settings()
+    found = predictions.load_predictions(settings)
+    assert prediction_files.stale(settings, found) == []
+    wanted = prediction_files.expected(settings, found)
+    assert len(wanted) == 3 + 2 * len(found.items)
+    for path, text in wanted.items():
+        assert (PROJECT / path).read_text() == text
+        assert prediction_files.HEADER in text.splitlines()[0]
+
+
 def test_sync_rewrites_only_the_block(tmp_path):
     spec = predictions.compiled(predictions.load_predictions(load_settings()))
     path = tmp_path / "dbt_project.yml"
@@ -232,6 +243,8 @@ def project_copy(tmp_path: Path, predictions_text: str | None = None) -> Path:
     project.mkdir()
     for name in ("enrich.yml", "dbt_project.yml", "predictions.yml"):
         shutil.copy(PROJECT / name, project / name)
+    for name in ("models", "seeds"):  # the generated files and their inputs
+        shutil.copytree(PROJECT / name, project / name)
     if predictions_text is not None:
         (project / "predictions.yml").write_text(predictions_text)
     return project
@@ -310,6 +323,8 @@ def test_featurize_passes_the_current_spec_with_its_other_vars(monkeypatch):
     settings = load_settings()
     featurize.featurize(settings, dbt_vars={"incremental_lookback_minutes": 0})
     [command] = commands
+    # A user's build leaves out dbt's unit tests (the project's CI runs them).
+    assert command[:3] == ["build", "--exclude-resource-type", "unit_test"]
     passed = json.loads(command[command.index("--vars") + 1])
     spec = predictions.compiled(predictions.load_predictions(settings))
     assert passed == {
@@ -318,3 +333,89 @@ def test_featurize_passes_the_current_spec_with_its_other_vars(monkeypatch):
         "eda_sample_percent": 50.0,
         "pit_test_sample_percent": 50.0,
     }
+
+
+OTHER_NAMES = """\
+predictions:
+  - name: any_form_fill
+    description: Any form fill {in braces}, shown as is.
+    kind: first
+    target:
+      event_type: web.formFilledOut
+  - name: big_order
+    kind: repeat
+    target:
+      event_type: commerce.purchases
+      where: order_total > 50
+"""
+
+
+def test_sync_generates_the_models_of_new_names_and_removes_the_old(tmp_path):
+    project = project_copy(tmp_path, OTHER_NAMES)
+    sets = project / prediction_files.PREDICTIONS_DIR
+    before = enrich(project, "predictions", "validate")
+    assert before.returncode == 0
+    assert "generated dbt files are stale" in before.stderr
+    assert "ml_any_form_fill__training_set.sql" in before.stderr
+    result = enrich(project, "predictions", "sync")
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in sets.glob("*.sql")) == [
+        "ml_any_form_fill__scoring_set.sql",
+        "ml_any_form_fill__training_set.sql",
+        "ml_big_order__scoring_set.sql",
+        "ml_big_order__training_set.sql",
+    ]
+    assert (sets / "ml_big_order__training_set.sql").read_text().splitlines()[1] == (
+        "{{ prediction_training_set('big_order') }}"
+    )
+    models = yaml.safe_load((project / prediction_files.MODELS_FILE).read_text())
+    entries = {entry["name"]: entry for entry in models["models"]}
+    assert sorted(entries) == [
+        "ml_any_form_fill__scoring_set",
+        "ml_any_form_fill__training_set",
+        "ml_big_order__scoring_set",
+        "ml_big_order__training_set",
+    ]
+    assert entries["ml_big_order__scoring_set"]["config"]["tags"] == [
+        "prediction_big_order"
+    ]
+    [label] = [
+        column
+        for column in entries["ml_big_order__training_set"]["columns"]
+        if column["name"] == "label"
+    ]
+    assert label["data_tests"] == ["not_null"]
+    buckets = yaml.safe_load((project / prediction_files.BUCKETS_FILE).read_text())
+    columns = [column["name"] for column in buckets["models"][0]["columns"]]
+    assert "first_target_big_order_at" in columns
+    assert not any("subscription" in name for name in columns)
+    docs = (project / prediction_files.DOCS_FILE).read_text()
+    assert "{% docs prediction_big_order %}" in docs
+    assert "{% raw %}Any form fill {in braces}" in docs
+    assert "prediction_subscription" not in docs
+    after = enrich(project, "predictions", "validate")
+    assert "stale" not in after.stderr, after.stderr
+    assert "already current" in enrich(project, "predictions", "sync").stdout
+    # A user's own file without the header is never removed.
+    own = sets / "ml_mine__training_set.sql"
+    own.write_text("select 1 as x\n")
+    (project / "predictions.yml").write_text(
+        OTHER_NAMES.split("  - name: big_order")[0]
+    )
+    assert enrich(project, "predictions", "sync").returncode == 0
+    assert not (sets / "ml_big_order__training_set.sql").exists()
+    assert own.exists()
+
+
+def test_featurize_refuses_stale_generated_files_in_one_line(tmp_path, monkeypatch):
+    from ml.features import featurize
+
+    project = project_copy(tmp_path, OTHER_NAMES)
+    monkeypatch.setattr(featurize, "run_dbt", lambda *a: pytest.fail("dbt ran"))
+    settings = load_settings().model_copy(update={"project_dir": project})
+    with pytest.raises(PredictionError) as caught:
+        featurize.featurize(settings)
+    message = str(caught.value)
+    assert len(message.splitlines()) == 1
+    assert "run `enrich predictions sync`" in message
+    assert "ml_any_form_fill__training_set.sql" in message
