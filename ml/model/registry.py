@@ -4,9 +4,12 @@ Every training is a new version: its artifacts go to the lake under
 ``models/<name>/v<N>/`` (the CatBoost model, metadata, metrics, model card,
 and a manifest written last) and a row goes to ``registry.model_versions``
 (candidate -> production -> archived). A candidate becomes production only
-when its holdout AUC clears ``registry.min_auc`` and is not more than
-``registry.max_auc_drop`` below the production model's. Training the same
-export with the same parameters again returns the existing version.
+when its holdout AUC clears ``registry.min_auc``, no baseline beats it beyond
+the bootstrap interval of the AUC difference (:mod:`ml.model.gate`: the
+interval of candidate - best baseline on the same holdout lies entirely below
+0), and it is not more than ``registry.max_auc_drop`` below the production
+model's. Training the same export with the same parameters again returns the
+existing version.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ml.core import relations, sql, warehouse
-from ml.core.config import Settings
+from ml.core.config import RegistrySettings, Settings
 from ml.core.errors import EnrichError
 from ml.core.lake import Lake, open_lake
+from ml.model import gate as baseline_gate
 from ml.model.train import TrainedModel
 
 if TYPE_CHECKING:
@@ -278,6 +282,7 @@ def model_card(name: str, number: int, trained: TrainedModel) -> str:
         "",
         "## Baselines (same split)",
         *(f"- {k}: ROC AUC {v['roc_auc']:.3f}" for k, v in trained.baselines.items()),
+        *_comparison_lines(number, m.get("baseline_comparison"), trained.baselines),
         "",
         "## Leakage audit",
         f"- Highest single-feature AUC: {leak['max_single_feature_auc']:.3f}; "
@@ -292,6 +297,25 @@ def model_card(name: str, number: int, trained: TrainedModel) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _comparison_lines(
+    number: int, compared: dict[str, Any] | None, baselines: dict[str, Any]
+) -> list[str]:
+    """The model card's lines on the baseline comparison and its definitions."""
+    if compared is None:
+        return []
+    columns = baselines.get("recency_frequency", {}).get("columns", [])
+    return [
+        f"- Against the best baseline: {baseline_gate.verdict(number, compared)} "
+        f"(paired stratified bootstrap, {compared['resamples']} resamples); "
+        "a candidate whose interval lies entirely below 0 is not promoted.",
+        "- recency_frequency ranks without a model: the mean of the decile "
+        "positions of days_since_last_event, count_events_total, "
+        "count_events_28d and the target event's count and recency columns, "
+        "each turned the way the training labels rank it "
+        f"(here: {', '.join(columns) or 'none of them'}).",
+    ]
 
 
 def versions(settings: Settings, name: str | None = None) -> list[Version]:
@@ -326,6 +350,40 @@ def get(settings: Settings, version: int | None = None) -> Version:
     raise RegistryError(f"{settings.train.model_name} has no version {version}.")
 
 
+def refusal(
+    candidate: Version, current: Version | None, gate: RegistrySettings
+) -> str | None:
+    """Why the gate refuses the candidate, or None when it passes.
+
+    In order: the floor ``registry.min_auc``; a baseline that beats it beyond
+    the bootstrap interval of the AUC difference (versions trained before the
+    comparison was recorded skip this rule); more than
+    ``registry.max_auc_drop`` below the production version.
+    """
+    version = candidate.version
+    auc = float(candidate.metrics["roc_auc"])
+    compared = candidate.metrics.get("baseline_comparison")
+    if auc < gate.min_auc:
+        return (
+            f"v{version} holdout AUC {auc:.3f} is below the floor "
+            f"registry.min_auc = {gate.min_auc:.3f}"
+        )
+    if compared is not None and compared["interval"][1] < 0:
+        return (
+            f"{baseline_gate.verdict(version, compared)}, entirely below 0: "
+            f"{compared['best_baseline'].replace('_', ' ')} won"
+        )
+    if current is not None:
+        current_auc = float(current.metrics["roc_auc"])
+        if auc < current_auc - gate.max_auc_drop:
+            return (
+                f"v{version} holdout AUC {auc:.3f} is more than "
+                f"{gate.max_auc_drop:.3f} below production v{current.version} "
+                f"({current_auc:.3f})"
+            )
+    return None
+
+
 def promote(settings: Settings, version: int) -> tuple[Version, str]:
     """Make a version production if it passes the gate.
 
@@ -336,27 +394,14 @@ def promote(settings: Settings, version: int) -> tuple[Version, str]:
         RegistryError: The version does not exist.
     """
     name = settings.train.model_name
-    gate = settings.registry
     with _session(settings) as conn:
         candidate = _one(conn, name, version)
         if candidate.status == "production":
             return candidate, f"v{version} is already production."
         current = _production(conn, name)
         auc = float(candidate.metrics["roc_auc"])
-        reason = None
-        if auc < gate.min_auc:
-            reason = (
-                f"v{version} holdout AUC {auc:.3f} is below the floor "
-                f"registry.min_auc = {gate.min_auc:.3f}"
-            )
-        elif current is not None:
-            current_auc = float(current.metrics["roc_auc"])
-            if auc < current_auc - gate.max_auc_drop:
-                reason = (
-                    f"v{version} holdout AUC {auc:.3f} is more than "
-                    f"{gate.max_auc_drop:.3f} below production v{current.version} "
-                    f"({current_auc:.3f})"
-                )
+        compared = candidate.metrics.get("baseline_comparison")
+        reason = refusal(candidate, current, settings.registry)
         if reason is not None:
             decision = f"not promoted: {reason}; it stays a candidate."
             row = sql.single_row(
@@ -372,7 +417,14 @@ def promote(settings: Settings, version: int) -> tuple[Version, str]:
                 [name],
             )
             replaced = f" (replaces v{current.version})" if current else ""
-            decision = f"promoted to production{replaced}: holdout AUC {auc:.3f}."
+            against = (
+                ""
+                if compared is None
+                else f" ({baseline_gate.verdict(version, compared)})"
+            )
+            decision = (
+                f"promoted to production{replaced}: holdout AUC {auc:.3f}{against}."
+            )
             row = sql.single_row(
                 conn.execute(
                     _statement("promote_version"),
