@@ -86,9 +86,7 @@ def measure(profiles: int, as_of, variants: list[dict]) -> dict:
                     "depth",
                     "l2_leaf_reg",
                     "border_count",
-                    "one_hot_max_size",
                     "early_stopping_rounds",
-                    "eval_metric",
                 )
                 if k in trained.params
             },

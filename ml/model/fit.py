@@ -48,7 +48,6 @@ def fit_catboost(
 ) -> CatBoostClassifier:
     """Fit CatBoost on the training part, early-stopped on the validation part.
 
-    Early stopping watches ``settings.eval_metric`` on the validation part.
     With ``labels`` (the shuffled-label run) there is no early stopping:
     choosing the best iteration on real validation labels would let them in.
 
@@ -69,9 +68,8 @@ def fit_catboost(
         depth=settings.depth,
         l2_leaf_reg=settings.l2_leaf_reg,
         border_count=settings.border_count,
-        one_hot_max_size=settings.one_hot_max_size,
         loss_function="Logloss",
-        eval_metric=settings.eval_metric,
+        eval_metric="Logloss",
         auto_class_weights=settings.class_weights,
         random_seed=settings.seed,
         thread_count=settings.thread_count,
