@@ -61,6 +61,16 @@ def model_metrics(trained: Any, prediction: str | None = None) -> None:
     ]
     if m.get("oracle_auc") is not None:
         rows.append({"model": "oracle (true p)", "roc_auc": round(m["oracle_auc"], 4)})
+    compared = m.get("baseline_comparison")
+    against = ""
+    if compared is not None:
+        low, high = compared["interval"]
+        against = (
+            f"; CatBoost - best baseline ({compared['best_baseline']}) "
+            f"{compared['difference']:+.4f}, {compared['level']:.0%} interval "
+            f"{low:+.4f} to {high:+.4f}"
+            + (" (the baseline won)" if compared["beaten"] else "")
+        )
     create_table_artifact(
         rows,
         key=_key("model-metrics", prediction),
@@ -69,7 +79,7 @@ def model_metrics(trained: Any, prediction: str | None = None) -> None:
             f"({m['positives']:,} positives): PR AUC "
             f"{m['pr_auc']:.4f}, log loss {m['log_loss']:.4f}, Brier "
             f"{m['brier']:.4f}, ECE {m['ece']:.4f}, top-decile lift "
-            f"{m['top_decile_lift']:.2f}"
+            f"{m['top_decile_lift']:.2f}{against}"
         ),
     )
 

@@ -113,6 +113,10 @@ class TrainSettings(BaseModel):
     # deepest trees CatBoost allows are not offered.
     depth: int = Field(6, ge=1, le=10)
     early_stopping_rounds: int = Field(50, ge=1)
+    # CatBoost's L2 penalty on leaf values and its number of splits per
+    # numeric feature (CatBoost's own defaults: 3 and 254).
+    l2_leaf_reg: float = Field(3.0, ge=0)
+    border_count: int = Field(254, ge=1, le=65535)
     thread_count: int = Field(2, ge=1)
     seed: int = 7
     # Reweight positives by sqrt(negatives/positives) while fitting; the
@@ -163,6 +167,10 @@ class RegistrySettings(BaseModel):
 
     min_auc: float = Field(0.6, ge=0, le=1)
     max_auc_drop: float = Field(0.01, ge=0, le=1)
+    # A candidate the best baseline beats beyond the bootstrap interval of the
+    # AUC difference: refuse (not promoted) or warn (promoted, the decision
+    # says which baseline won and by how much).
+    baseline_rule: Literal["refuse", "warn"] = "warn"
 
 
 class ScoreSettings(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ml.model import diagnostics
+from ml.model import gate as baseline_gate
 from ml.model.train import TrainedModel
 
 
@@ -37,6 +38,7 @@ def model_card(name: str, number: int, trained: TrainedModel) -> str:
         "",
         "## Baselines (same split)",
         *(f"- {k}: ROC AUC {v['roc_auc']:.3f}" for k, v in trained.baselines.items()),
+        *_comparison_lines(number, m.get("baseline_comparison"), trained.baselines),
         "",
         "## Leakage audit",
         f"- Highest single-feature AUC: {leak['max_single_feature_auc']:.3f}; "
@@ -114,4 +116,24 @@ def _permutation_lines(leak: dict[str, Any]) -> list[str]:
         f"null 0.5 +/- {null['null_sd']:.3f}, p = {null['p_value']:.3g} "
         f"(fails below {null['alpha']:g})",
         f"- {'Passed' if leak['passed'] else 'Failed: ' + '; '.join(leak['reasons'])}",
+    ]
+
+
+def _comparison_lines(
+    number: int, compared: dict[str, Any] | None, baselines: dict[str, Any]
+) -> list[str]:
+    """The model card's lines on the baseline comparison and its definitions."""
+    if compared is None:
+        return []
+    columns = baselines.get("recency_frequency", {}).get("columns", [])
+    return [
+        f"- Against the best baseline: {baseline_gate.verdict(number, compared)} "
+        f"(paired stratified bootstrap, {compared['resamples']} resamples); "
+        "a candidate whose interval lies entirely below 0 is not promoted when "
+        "registry.baseline_rule is refuse (warn: promoted, and said here).",
+        "- recency_frequency ranks without a model: the mean of the decile "
+        "positions of days_since_last_event, count_events_total, "
+        "count_events_28d and the target event's count and recency columns, "
+        "each turned the way the training labels rank it "
+        f"(here: {', '.join(columns) or 'none of them'}).",
     ]

@@ -66,6 +66,8 @@ def fit_catboost(
         iterations=settings.iterations,
         learning_rate=settings.learning_rate,
         depth=settings.depth,
+        l2_leaf_reg=settings.l2_leaf_reg,
+        border_count=settings.border_count,
         loss_function="Logloss",
         eval_metric="Logloss",
         auto_class_weights=settings.class_weights,

@@ -11,9 +11,12 @@ Every training is a new version: its artifacts go to the lake under
 ``models/<name>/v<N>/`` (the CatBoost model, metadata, metrics, model card,
 and a manifest written last) and a row goes to ``registry.model_versions``
 (candidate -> production -> archived). A candidate becomes production only
-when its holdout AUC clears ``registry.min_auc`` and is not more than
-``registry.max_auc_drop`` below the production model's. Training the same
-export with the same parameters again returns the existing version.
+when its holdout AUC clears ``registry.min_auc``, no baseline beats it beyond
+the bootstrap interval of the AUC difference (:mod:`ml.model.gate`: the
+interval of candidate - best baseline on the same holdout lies entirely below
+0), and it is not more than ``registry.max_auc_drop`` below the production
+model's. Training the same export with the same parameters again returns the
+existing version.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from ml.core import relations, sql, warehouse
 from ml.core.config import Settings
 from ml.core.errors import EnrichError
 from ml.core.lake import Lake, open_lake
+from ml.model import gate as baseline_gate
 from ml.model.card import model_card
 from ml.model.train import TrainedModel
 
@@ -313,27 +317,19 @@ def promote(
         RegistryError: The version does not exist.
     """
     name = model_name or settings.train.model_name
-    gate = settings.registry
     with _session(settings) as conn:
         candidate = _one(conn, name, version)
         if candidate.status == "production":
             return candidate, f"v{version} is already production."
         current = _production(conn, name)
         auc = float(candidate.metrics["roc_auc"])
-        reason = None
-        if auc < gate.min_auc:
-            reason = (
-                f"v{version} holdout AUC {auc:.3f} is below the floor "
-                f"registry.min_auc = {gate.min_auc:.3f}"
-            )
-        elif current is not None:
-            current_auc = float(current.metrics["roc_auc"])
-            if auc < current_auc - gate.max_auc_drop:
-                reason = (
-                    f"v{version} holdout AUC {auc:.3f} is more than "
-                    f"{gate.max_auc_drop:.3f} below production v{current.version} "
-                    f"({current_auc:.3f})"
-                )
+        compared = candidate.metrics.get("baseline_comparison")
+        reason = baseline_gate.refusal(
+            candidate.version,
+            candidate.metrics,
+            None if current is None else (current.version, current.metrics),
+            settings.registry,
+        )
         if reason is not None:
             decision = f"not promoted: {reason}; it stays a candidate."
             row = sql.single_row(
@@ -349,7 +345,20 @@ def promote(
                 [name],
             )
             replaced = f" (replaces v{current.version})" if current else ""
-            decision = f"promoted to production{replaced}: holdout AUC {auc:.3f}."
+            against = (
+                ""
+                if compared is None
+                else f" ({baseline_gate.verdict(version, compared)})"
+            )
+            if compared is not None and baseline_gate.beaten(compared):
+                against += (
+                    f" WARNING: {compared['best_baseline'].replace('_', ' ')} "
+                    "beats it beyond the interval; promoted because "
+                    "registry.baseline_rule is warn"
+                )
+            decision = (
+                f"promoted to production{replaced}: holdout AUC {auc:.3f}{against}."
+            )
             row = sql.single_row(
                 conn.execute(
                     _statement("promote_version"),

@@ -6,9 +6,12 @@ model name). Trains on the training rows (:mod:`ml.model.frames`: the latest com
 export, split by time). Positives are reweighted while fitting CatBoost
 (:mod:`ml.model.fit`) and the probabilities recalibrated (Platt) on the
 validation slice, so scores stay usable as probabilities. Every training also
-fits two baselines on the same split (:mod:`ml.model.audit`), runs a
-leakage audit (:mod:`ml.model.leakage`), and, on synthetic data, measures the
-oracle's AUC on the same holdout rows (:mod:`ml.model.evaluate`).
+leakage audit (:mod:`ml.model.leakage`), fits three baselines on the same
+split (:mod:`ml.model.baselines`) and compares the model with the best of
+them by a bootstrap interval of the AUC difference (:mod:`ml.model.gate`,
+stored as ``metrics["baseline_comparison"]`` for the promotion gate), and, on
+synthetic data, measures the oracle's AUC on the same holdout rows
+(:mod:`ml.model.evaluate`).
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ import pandas as pd
 
 from ml.core.config import Settings, TrainSettings
 from ml.features import export
-from ml.model import diagnostics
-from ml.model.audit import baselines
+from ml.model import diagnostics, gate
+from ml.model.baselines import baselines
 from ml.model.evaluate import evaluate, oracle_auc
 from ml.model.fit import fit_catboost, pool
 from ml.model.frames import (
@@ -279,14 +282,16 @@ def train(
     metrics["oracle_auc"] = _oracle(settings, data, target)
     metrics["best_iteration"] = int(model.get_best_iteration() or 0)
     with _timed(timings, "baselines"):
-        compared = baselines(data, config)
+        compared, baseline_scores = baselines(data, config)
+    metrics["baseline_comparison"] = gate.compare(
+        data.holdout[LABEL].to_numpy(), scores, baseline_scores, config.seed
+    )
     logger.info(
-        "%s: holdout AUC %.3f (oracle %s, random forest %.3f, logistic %.3f)",
+        "%s: holdout AUC %.3f (oracle %s; %s)",
         target.name,
         metrics["roc_auc"],
         "n/a" if metrics["oracle_auc"] is None else f"{metrics['oracle_auc']:.3f}",
-        compared["random_forest"]["roc_auc"],
-        compared["logistic_regression"]["roc_auc"],
+        ", ".join(f"{name} {b['roc_auc']:.3f}" for name, b in compared.items()),
     )
     with _timed(timings, "shap"):
         explained = importance(model, data, config)

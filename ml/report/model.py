@@ -69,6 +69,26 @@ def model_section(settings: Settings, scores: scores_read.CurrentRun | None) -> 
         + f" on {m['rows']:,} holdout rows, {m['positives']:,} conversions."
     )
     section.items.append(f"Promotion decision: {version.decision or 'not yet decided'}")
+    compared = m.get("baseline_comparison")
+    if compared is not None:
+        low, high = compared["interval"]
+        section.items.append(
+            f"Against the best baseline on the same holdout: "
+            f"{compared['best_baseline'].replace('_', ' ')} "
+            f"(AUC {compared['baseline_auc']:.3f}); CatBoost minus it "
+            f"{compared['difference']:+.3f}, {compared['level']:.0%} bootstrap "
+            f"interval {low:+.3f} to {high:+.3f}"
+            + (
+                f": {compared['best_baseline'].replace('_', ' ')} won"
+                + (
+                    ", so the gate does not promote this model."
+                    if settings.registry.baseline_rule == "refuse"
+                    else " (registry.baseline_rule is warn: promoted anyway)."
+                )
+                if compared["beaten"]
+                else "."
+            )
+        )
     section.items.extend(_prediction_items(version))
     section.items.append(_auc_bars(version))
     if "curves" in m:
@@ -153,6 +173,7 @@ def _auc_bars(version: registry.Version) -> Plot:
     for name, label in (
         ("logistic_regression", "logistic regression"),
         ("random_forest", "random forest"),
+        ("recency_frequency", "recency-frequency"),
     ):
         if name in version.baselines:
             bars.append((label, version.baselines[name]["roc_auc"], plots.BASELINE))

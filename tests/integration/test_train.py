@@ -37,7 +37,17 @@ def test_training_evaluates_on_the_latest_cutoff(exported, settings, quick):
     assert metrics["ece"] < 0.05
     assert sum(d["rows"] for d in metrics["deciles"]) == metrics["rows"]
     assert metrics["deciles"][-1]["cumulative_gain"] == pytest.approx(1.0)
-    assert set(trained.baselines) == {"logistic_regression", "random_forest"}
+    assert set(trained.baselines) == {
+        "logistic_regression",
+        "random_forest",
+        "recency_frequency",
+    }
+    compared = metrics["baseline_comparison"]
+    assert set(compared["per_baseline"]) == set(trained.baselines)
+    best = max(trained.baselines.values(), key=lambda b: b["roc_auc"])["roc_auc"]
+    assert compared["baseline_auc"] == pytest.approx(best)
+    low, high = compared["interval"]
+    assert low <= compared["difference"] <= high
     assert trained.leakage["passed"]
     null = trained.leakage["permutation_test"]
     # A small holdout: chance alone spreads the AUC by a few hundredths.
@@ -53,16 +63,54 @@ def test_training_evaluates_on_the_latest_cutoff(exported, settings, quick):
     assert again.metrics["roc_auc"] == pytest.approx(metrics["roc_auc"], abs=1e-9)
 
 
+def forget_comparison(settings, version: int) -> None:
+    """Drop a version's baseline comparison (as versions trained before it)."""
+    from ml.core.warehouse import connect
+
+    with connect(settings, autocommit=True) as conn:
+        conn.execute(
+            "update registry.model_versions set metrics = metrics - "
+            "'baseline_comparison' where model_name = %s and version = %s",
+            [settings.train.model_name, version],
+        )
+
+
 def test_the_promotion_gate_and_rollback(exported, settings, quick):
     weak = quick(settings, iterations=2, depth=1)
     strong = quick(settings, iterations=120, depth=4)
 
     v1, new = registry.register(weak, train.train(weak, exported))
     assert new and v1.status == "candidate"
+    # Two trees of depth 1 score about 0.5: a baseline beats them beyond the
+    # interval, and the decision names it.
+    best = v1.metrics["baseline_comparison"]["best_baseline"].replace("_", " ")
+    assert v1.metrics["baseline_comparison"]["interval"][1] < 0
+    refusing = weak.model_copy(
+        update={
+            "registry": weak.registry.model_copy(update={"baseline_rule": "refuse"})
+        }
+    )
+    v1, decision = registry.promote(refusing, v1.version)
+    assert v1.status == "candidate"
+    assert f"{best} won" in decision and "interval" in decision
+    shown = json.loads(
+        subprocess.run(
+            [str(ENRICH), "-q", "model", "show", str(v1.version), "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert shown["decision"] == decision
+    assert shown["metrics"]["baseline_comparison"]["interval"][1] < 0
+    # Under the default rule (warn) the same candidate is promoted, and the
+    # decision says which baseline beats it.
     v1, decision = registry.promote(weak, v1.version)
     assert v1.status == "production", decision
+    assert "WARNING" in decision and best in decision
 
     v2, _ = registry.register(strong, train.train(strong, exported))
+    forget_comparison(settings, v2.version)
     v2, decision = registry.promote(strong, v2.version)
     assert v2.status == "production", decision
     assert f"replaces v{v1.version}" in decision
@@ -79,6 +127,7 @@ def test_the_promotion_gate_and_rollback(exported, settings, quick):
 
     worse = quick(settings, iterations=3, depth=1)
     v3, _ = registry.register(worse, train.train(worse, exported))
+    forget_comparison(settings, v3.version)
     v3, decision = registry.promote(worse, v3.version)
     assert v3.status == "candidate"
     assert "below production" in decision and f"v{v2.version}" in decision
@@ -114,6 +163,7 @@ def test_model_show_json_carries_the_contract_fields(exported, settings):
         assert key in shown["metrics"]
     assert "roc_auc" in shown["baselines"]["random_forest"]
     assert "roc_auc" in shown["baselines"]["logistic_regression"]
+    assert "roc_auc" in shown["baselines"]["recency_frequency"]
     assert "p_value" in shown["leakage"]["permutation_test"]
     card = Path(shown["artifact_uri"]) / "model_card.md"
     assert "Leakage audit" in card.read_text()
