@@ -138,6 +138,15 @@ def candidate(number: int, labels, scores, baseline_scores) -> registry.Version:
     )
 
 
+def refusal(
+    candidate: registry.Version,
+    current: registry.Version | None,
+    rules: RegistrySettings,
+) -> str | None:
+    production = None if current is None else (current.version, current.metrics)
+    return gate.refusal(candidate.version, candidate.metrics, production, rules)
+
+
 def test_the_gate_refuses_a_candidate_a_baseline_beats_and_names_it():
     rng = np.random.default_rng(4)
     labels, good, weak = binormal(10_000, (1.2, 0.7), rng)
@@ -146,26 +155,29 @@ def test_the_gate_refuses_a_candidate_a_baseline_beats_and_names_it():
         "random_forest": rng.normal(size=labels.size) + 0.9 * labels,
     }
     beaten = candidate(3, labels, weak, others)
-    reason = registry.refusal(beaten, None, RegistrySettings(min_auc=0.6))
+    refuse = RegistrySettings(min_auc=0.6, baseline_rule="refuse")
+    reason = refusal(beaten, None, refuse)
     assert reason is not None
     assert "logistic regression won" in reason
     assert "below the best baseline" in reason and "interval" in reason
+    # Under warn the gate lets it through (the decision says who won).
+    assert refusal(beaten, None, RegistrySettings(min_auc=0.6)) is None
     # The floor still comes first, with its own message.
-    floor = registry.refusal(beaten, None, RegistrySettings(min_auc=0.9))
+    floor = refusal(beaten, None, RegistrySettings(min_auc=0.9))
     assert floor is not None and "below the floor" in floor
 
 
 def test_the_gate_promotes_a_candidate_within_or_above_the_best_baseline():
     rng = np.random.default_rng(6)
     labels, first, second = binormal(10_000, (1.0, 1.0), rng)
-    settings = RegistrySettings(min_auc=0.6)
+    settings = RegistrySettings(min_auc=0.6, baseline_rule="refuse")
     level = candidate(4, labels, first, {"logistic_regression": second})
     assert level.metrics["baseline_comparison"]["interval"][0] < 0
-    assert registry.refusal(level, None, settings) is None
+    assert refusal(level, None, settings) is None
     labels, strong, weak = binormal(10_000, (1.5, 1.0), rng)
     above = candidate(5, labels, strong, {"recency_frequency": weak})
-    assert registry.refusal(above, None, settings) is None
+    assert refusal(above, None, settings) is None
     # Against production, the existing rule and its message stay.
     production = version(2, {"roc_auc": above.metrics["roc_auc"] + 0.05})
-    dropped = registry.refusal(above, production, settings)
+    dropped = refusal(above, production, settings)
     assert dropped is not None and "below production v2" in dropped
