@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ml.activation import rules
+from ml.core import specfiles
 from ml.core.config import Settings
 from ml.core.errors import EnrichError
 
@@ -152,22 +152,14 @@ def load_definitions(settings: Settings) -> Definitions:
         AudienceError: The file is missing, not YAML, or a definition is invalid.
     """
     path = settings.audiences_file
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise AudienceError(
-            f"No audiences file at {path}: create it (see audiences.yml in the "
-            "enrich repository) or set audiences.file in enrich.yml."
-        ) from None
-    except yaml.YAMLError as exc:
-        raise AudienceError(f"{path} is not valid YAML: {exc}") from None
-    try:
-        parsed = AudienceFile.model_validate(raw)
-    except ValidationError as exc:
-        invalid = "\n".join(
-            f"  {_where(raw, err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise AudienceError(f"{path} has invalid definitions:\n{invalid}") from None
+    parsed = specfiles.read(
+        path,
+        AudienceFile,
+        AudienceError,
+        what="definitions",
+        setting="audiences.file",
+        key="id",
+    )
     problems = []
     seen: set[str] = set()
     for audience in parsed.audiences:
@@ -187,23 +179,3 @@ def load_definitions(settings: Settings) -> Definitions:
     if problems:
         raise AudienceError(f"{path} has invalid definitions:\n" + "\n".join(problems))
     return Definitions(path, parsed.audiences, parsed.destinations)
-
-
-def _where(raw: Any, location: tuple[str | int, ...]) -> str:
-    """``audiences[2] (top_decile).rule`` for a validation error's location."""
-    parts = []
-    node = raw
-    for part in location:
-        if isinstance(part, int):
-            label = f"[{part}]"
-            try:
-                node = node[part]
-                if isinstance(node, dict) and "id" in node:
-                    label += f" ({node['id']})"
-            except (IndexError, KeyError, TypeError):
-                pass
-            parts.append(label)
-        else:
-            parts.append(("." if parts else "") + str(part))
-            node = node.get(part) if isinstance(node, dict) else None
-    return "".join(parts)

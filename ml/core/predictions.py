@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from ml.core import conditions
+from ml.core import conditions, specfiles
 from ml.core.conditions import Language, RuleError
 from ml.core.config import Settings
 from ml.core.errors import EnrichError
@@ -240,22 +239,14 @@ def read_predictions(path: Path) -> Predictions:
             invalid; each problem names the prediction, the key and, for a
             condition, the position.
     """
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise PredictionError(
-            f"No predictions file at {path}: create it (see predictions.yml in "
-            "the enrich repository) or set predictions.file in enrich.yml."
-        ) from None
-    except yaml.YAMLError as exc:
-        raise PredictionError(f"{path} is not valid YAML: {exc}") from None
-    try:
-        parsed = PredictionFile.model_validate(raw)
-    except ValidationError as exc:
-        invalid = "\n".join(
-            f"  {_where(raw, err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise PredictionError(f"{path} has invalid predictions:\n{invalid}") from None
+    parsed = specfiles.read(
+        path,
+        PredictionFile,
+        PredictionError,
+        what="predictions",
+        setting="predictions.file",
+        key="name",
+    )
     problems: list[str] = []
     seen: set[str] = set()
     for item in parsed.predictions:
@@ -306,26 +297,6 @@ def _problems(item: Prediction) -> list[str]:
             except RuleError as exc:
                 problems.append(f"{key}: {exc}")
     return problems
-
-
-def _where(raw: Any, location: tuple[str | int, ...]) -> str:
-    """``predictions[1] (purchase).horizon_days`` for a validation error."""
-    parts: list[str] = []
-    node = raw
-    for part in location:
-        if isinstance(part, int):
-            label = f"[{part}]"
-            try:
-                node = node[part]
-                if isinstance(node, dict) and "name" in node:
-                    label += f" ({node['name']})"
-            except (IndexError, KeyError, TypeError):
-                pass
-            parts.append(label)
-        else:
-            parts.append(("." if parts else "") + str(part))
-            node = node.get(part) if isinstance(node, dict) else None
-    return "".join(parts)
 
 
 # -- the compiled spec (dbt's var `predictions`) ------------------------------
